@@ -1,0 +1,105 @@
+import crypto from 'node:crypto'
+import type { Tokens } from '@parley/protocol'
+import { newRefreshToken, sha256, signAccessToken } from '../auth/tokens.ts'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+import { iso } from '../presenters/time.ts'
+import { SessionRepository } from '../store/session.repository.ts'
+import type { User } from '../store/user.repository.ts'
+
+export interface DeviceInfo {
+  deviceName?: string | undefined
+  ip: string | null
+  userAgent: string | null
+}
+
+/** A session is a device: it is created at sign-in and lives while its refresh tokens keep rotating. */
+export async function startSession(deps: Deps, user: User, device: DeviceInfo): Promise<Tokens> {
+  const now = deps.clock.now()
+  const sessionId = crypto.randomUUID()
+  const refreshToken = newRefreshToken()
+  await deps.store.db.transaction().execute(async (trx) => {
+    const repo = new SessionRepository(trx)
+    await repo.create({
+      id: sessionId,
+      user_id: user.id,
+      device_name: device.deviceName ?? deviceNameFrom(device.userAgent),
+      ip: device.ip,
+      user_agent: device.userAgent?.slice(0, 300) ?? null,
+      created_at: now,
+      last_active_at: now,
+      expires_at: now + deps.config.refreshTokenTtlSeconds * 1000,
+    })
+    await repo.addRefreshToken(sessionId, sha256(refreshToken), now)
+  })
+  const access = await signAccessToken(deps, { userId: user.id, sessionId, phoneNumber: user.phone_number })
+  return {
+    access_token: access.token,
+    refresh_token: refreshToken,
+    expires_at: iso(access.expiresAt),
+    session_id: sessionId,
+  }
+}
+
+/**
+ * Rotates a refresh token. A token that was already used means it leaked (or a client replayed it):
+ * the whole session is revoked, so both the thief and the owner must sign in again.
+ */
+export async function refreshSession(deps: Deps, refreshToken: string) {
+  const now = deps.clock.now()
+  const sessions = new SessionRepository(deps.store.db)
+  const hash = sha256(refreshToken)
+  const stored = await sessions.findRefreshToken(hash)
+  if (!stored) throw errors.unauthorized('Invalid refresh token')
+  const session = await sessions.findLive(stored.session_id, now)
+  if (!session) throw errors.sessionRevoked()
+  if (stored.used_at !== null || !(await sessions.useRefreshToken(hash, now))) {
+    await sessions.revokeById(session.id, now)
+    deps.log.warn(
+      { session_id: session.id, user_id: session.user_id },
+      'refresh token reuse: session revoked',
+    )
+    throw errors.sessionRevoked()
+  }
+  const next = newRefreshToken()
+  await sessions.addRefreshToken(session.id, sha256(next), now)
+  await sessions.extend(session.id, now, now + deps.config.refreshTokenTtlSeconds * 1000)
+  const user = await deps.store.db
+    .selectFrom('users')
+    .select('phone_number')
+    .where('id', '=', session.user_id)
+    .executeTakeFirst()
+  const access = await signAccessToken(deps, {
+    userId: session.user_id,
+    sessionId: session.id,
+    phoneNumber: user?.phone_number ?? null,
+  })
+  return { access_token: access.token, refresh_token: next, expires_at: iso(access.expiresAt) }
+}
+
+export async function listSessions(deps: Deps, auth: { userId: number; sessionId: string }) {
+  const rows = await new SessionRepository(deps.store.db).listLive(auth.userId, deps.clock.now())
+  return rows.map((row) => ({
+    id: row.id,
+    device_name: row.device_name,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    created_at: iso(row.created_at),
+    last_active_at: iso(row.last_active_at),
+    current: row.id === auth.sessionId,
+  }))
+}
+
+/** Revokes one of the caller's own sessions; another user's session id is `not_found`. */
+export async function revokeSession(deps: Deps, auth: { userId: number }, sessionId: string): Promise<void> {
+  const revoked = await new SessionRepository(deps.store.db).revoke(sessionId, auth.userId, deps.clock.now())
+  if (!revoked) throw errors.notFound('Session')
+}
+
+function deviceNameFrom(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown device'
+  const browser = /(Firefox|Edg|Chrome|Safari|curl|node)[/ ]?/i.exec(userAgent)?.[1]
+  const os = /(Windows|Mac OS X|Android|iPhone|iPad|Linux)/i.exec(userAgent)?.[1]
+  const name = [browser, os && `on ${os}`].filter(Boolean).join(' ')
+  return (name || userAgent).slice(0, 100)
+}

@@ -1,0 +1,179 @@
+import crypto from 'node:crypto'
+import type { Tokens } from '@parley/protocol'
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
+import { hmac } from '../auth/tokens.ts'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+import { enforceLimit } from '../http/plugins/rate-limit.ts'
+import { iso } from '../presenters/time.ts'
+import { OtpRepository } from '../store/otp.repository.ts'
+import { DEFAULT_ABOUT, type User, UserRepository } from '../store/user.repository.ts'
+import { type DeviceInfo, startSession } from './sessions.ts'
+
+const HOUR = 3_600_000
+export const OTP_TTL_MS = 5 * 60_000
+export const OTP_MAX_ATTEMPTS = 5
+export const LOGIN_MAX_FAILURES = 5
+export const LOGIN_WINDOW_MS = 15 * 60_000
+
+/**
+ * Sends a 6-digit code. The answer is the same whether or not the number has an account; limits are
+ * per number (durable, from the codes table) and per client IP (shared counters).
+ */
+export async function sendOtp(deps: Deps, input: { phoneNumber: string; ip: string | null }) {
+  const now = deps.clock.now()
+  await enforceLimit(deps, `otp-ip:${input.ip ?? 'unknown'}`, deps.config.otpSendsPerIpPerHour, HOUR)
+  const codes = new OtpRepository(deps.store.db)
+  const recent = await codes.sentSince(input.phoneNumber, now - HOUR)
+  const oldest = recent[0]
+  if (recent.length >= deps.config.otpSendsPerHour && oldest) {
+    throw errors.rateLimited(
+      Math.max(1, Math.ceil((oldest.created_at + HOUR - now) / 1000)),
+      'Too many codes sent to this number; try again later',
+    )
+  }
+  const code = crypto.randomInt(0, 1_000_000).toString().padStart(6, '0')
+  const expiresAt = now + OTP_TTL_MS
+  await deps.store.db.transaction().execute(async (trx) => {
+    const repo = new OtpRepository(trx)
+    await repo.retireUnused(input.phoneNumber, now)
+    await repo.create({
+      phone_number: input.phoneNumber,
+      code_hash: hmac(deps.secret, `${input.phoneNumber}:${code}`),
+      ip: input.ip,
+      created_at: now,
+      expires_at: expiresAt,
+    })
+  })
+  await deps.sms.send(input.phoneNumber, `Your Parley code is ${code}. It expires in 5 minutes.`)
+  return { expiresAt: iso(expiresAt) }
+}
+
+/** Checks a code (single use, 5 minutes, at most 5 attempts) and signs in, creating the account if new. */
+export async function verifyOtp(
+  deps: Deps,
+  input: { phoneNumber: string; otp: string; device: DeviceInfo },
+): Promise<{ user: User; tokens: Tokens; created: boolean }> {
+  const now = deps.clock.now()
+  const codes = new OtpRepository(deps.store.db)
+  const stored = await codes.findNewestUnused(input.phoneNumber)
+  if (!stored) throw errors.invalidOtp()
+  if (stored.expires_at <= now) throw errors.otpExpired()
+  if (!(await codes.reserveAttempt(stored.id, OTP_MAX_ATTEMPTS))) throw errors.invalidOtp()
+  const expected = Buffer.from(stored.code_hash, 'hex')
+  const given = Buffer.from(hmac(deps.secret, `${input.phoneNumber}:${input.otp}`), 'hex')
+  if (!crypto.timingSafeEqual(expected, given)) throw errors.invalidOtp()
+  if (!(await codes.consume(stored.id, now))) throw errors.invalidOtp()
+
+  const users = new UserRepository(deps.store.db)
+  let user = await users.findByPhone(input.phoneNumber)
+  const created = !user
+  if (!user) {
+    user = await createUserOnce(
+      () =>
+        users.create({
+          phone_number: input.phoneNumber,
+          username: null,
+          password_hash: null,
+          name: input.phoneNumber,
+          about: DEFAULT_ABOUT,
+          avatar_url: null,
+          privacy_last_seen: 'everyone',
+          privacy_profile_photo: 'everyone',
+          privacy_about: 'everyone',
+          last_seen_at: null,
+          phone_verified_at: now,
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+        }),
+      () => users.findByPhone(input.phoneNumber),
+    )
+  }
+  const tokens = await startSession(deps, user, input.device)
+  return { user, tokens, created }
+}
+
+export async function register(
+  deps: Deps,
+  input: { username: string; password: string; name: string; device: DeviceInfo },
+): Promise<{ user: User; tokens: Tokens }> {
+  const now = deps.clock.now()
+  const users = new UserRepository(deps.store.db)
+  const username = input.username.toLowerCase()
+  if (await users.findCredentials(username)) throw errors.usernameTaken()
+  const passwordHash = await hashPassword(input.password)
+  let user: User
+  try {
+    user = await users.create({
+      phone_number: null,
+      username,
+      password_hash: passwordHash,
+      name: input.name.trim() || username,
+      about: DEFAULT_ABOUT,
+      avatar_url: null,
+      privacy_last_seen: 'everyone',
+      privacy_profile_photo: 'everyone',
+      privacy_about: 'everyone',
+      last_seen_at: null,
+      phone_verified_at: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    })
+  } catch (error) {
+    if (isUniqueViolation(error)) throw errors.usernameTaken()
+    throw error
+  }
+  const tokens = await startSession(deps, user, input.device)
+  return { user, tokens }
+}
+
+/**
+ * Username + password. Five failures within 15 minutes lock further tries for that account from that
+ * IP; the answer for an unknown username is the same as for a wrong password, in the same time.
+ */
+export async function login(
+  deps: Deps,
+  input: { username: string; password: string; device: DeviceInfo },
+): Promise<{ user: User; tokens: Tokens }> {
+  const username = input.username.toLowerCase()
+  const lockKey = `login:${username}:${input.device.ip ?? 'unknown'}`
+  const failures = await deps.counters.peek(lockKey, LOGIN_WINDOW_MS)
+  if (failures.count >= LOGIN_MAX_FAILURES) {
+    throw errors.rateLimited(
+      Math.max(1, Math.ceil(failures.resetInMs / 1000)),
+      'Too many failed sign-in attempts; try again later',
+    )
+  }
+  const found = await new UserRepository(deps.store.db).findCredentials(username)
+  const passwordOk = await verifyPassword(found?.password_hash ?? (await dummyPasswordHash()), input.password)
+  if (!found?.password_hash || !passwordOk) {
+    await deps.counters.hit(lockKey, LOGIN_WINDOW_MS)
+    throw errors.invalidCredentials()
+  }
+  await deps.counters.reset(lockKey, LOGIN_WINDOW_MS)
+  const { password_hash: _hidden, ...user } = found
+  const tokens = await startSession(deps, user, input.device)
+  return { user, tokens }
+}
+
+/** Two first sign-ins of one number at once: the loser of the unique index reads the winner's row. */
+async function createUserOnce(
+  create: () => Promise<User>,
+  reread: () => Promise<User | undefined>,
+): Promise<User> {
+  try {
+    return await create()
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error
+    const existing = await reread()
+    if (!existing) throw error
+    return existing
+  }
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}

@@ -1,0 +1,84 @@
+import crypto from 'node:crypto'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
+import type { Deps } from './deps.ts'
+import { registerErrorHandling } from './http/plugins/errors.ts'
+import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
+import { enforceLimit } from './http/plugins/rate-limit.ts'
+import { authRoutes } from './http/routes/auth.routes.ts'
+import { contactRoutes } from './http/routes/contacts.routes.ts'
+import { healthRoutes } from './http/routes/health.routes.ts'
+import { userRoutes } from './http/routes/users.routes.ts'
+import { webRoutes } from './http/routes/web.routes.ts'
+import type { App } from './http/types.ts'
+
+// Paths that load balancers and scrapers hit: never rate limited.
+const UNLIMITED = new Set(['/health', '/health/detailed', '/metrics'])
+
+/** Builds the HTTP app on the given deps. It never listens: main.ts and tests decide where. */
+export async function buildApp(deps: Deps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: deps.config.bodyLimit,
+    trustProxy: deps.config.trustProxy,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const metrics = createMetrics(deps)
+  app.decorateRequest('auth', null)
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+    if (!UNLIMITED.has(request.url.split('?')[0] ?? '')) {
+      await enforceLimit(deps, `ip:${request.ip}`, deps.config.rateLimitPerIp)
+    }
+  })
+  registerErrorHandling(app, {
+    bodyLimit: deps.config.bodyLimit,
+    onError: (code) => metrics.errorsTotal.inc({ code }),
+  })
+
+  await app.register(helmet, {
+    // Swagger UI at /docs needs inline scripts and styles; everything else keeps helmet's defaults.
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"] },
+    },
+  })
+  const origins = deps.config.corsOrigins
+  await app.register(cors, {
+    origin: origins.includes('*') ? true : origins.length > 0 ? origins : false,
+    credentials: false,
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Parley API',
+        version: '0.1.0',
+        description:
+          'REST API of Parley. Errors are `{"success": false, "error": {"code", "message", "details"?}}`. WebSocket frames are described in docs/api/websocket.md.',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  registerMetrics(app, metrics)
+  healthRoutes(app, deps)
+  authRoutes(app, deps)
+  userRoutes(app, deps)
+  contactRoutes(app, deps)
+  webRoutes(app)
+  return app
+}

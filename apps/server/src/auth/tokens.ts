@@ -1,0 +1,65 @@
+import crypto from 'node:crypto'
+import type { AccessClaims } from '@parley/protocol'
+import { errors as jose, jwtVerify, SignJWT } from 'jose'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+
+const ALGORITHM = 'HS256'
+
+export async function signAccessToken(
+  deps: Pick<Deps, 'secret' | 'clock' | 'config'>,
+  claims: { userId: number; sessionId: string; phoneNumber: string | null },
+): Promise<{ token: string; expiresAt: number }> {
+  const issuedAt = Math.floor(deps.clock.now() / 1000)
+  const expiresAt = issuedAt + deps.config.accessTokenTtlSeconds
+  const token = await new SignJWT({
+    user_id: claims.userId,
+    sid: claims.sessionId,
+    phone_number: claims.phoneNumber,
+    type: 'access',
+  })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(String(claims.userId))
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expiresAt)
+    .sign(deps.secret)
+  return { token, expiresAt: expiresAt * 1000 }
+}
+
+/**
+ * Verifies signature (HS256 only: `alg: none` and every other algorithm are refused), expiry against the
+ * deps clock, and the token type. Does not look at the session; `authenticate` does.
+ */
+export async function verifyAccessToken(
+  deps: Pick<Deps, 'secret' | 'clock'>,
+  token: string,
+): Promise<AccessClaims> {
+  try {
+    const { payload } = await jwtVerify(token, deps.secret, {
+      algorithms: [ALGORITHM],
+      currentDate: new Date(deps.clock.now()),
+    })
+    if (payload.type !== 'access' || typeof payload.user_id !== 'number' || typeof payload.sid !== 'string') {
+      throw errors.unauthorized('Not an access token')
+    }
+    return payload as unknown as AccessClaims
+  } catch (error) {
+    if (error instanceof jose.JWTExpired) throw errors.tokenExpired()
+    if (error instanceof Error && error.name === 'ApiError') throw error
+    throw errors.unauthorized('Invalid access token')
+  }
+}
+
+/** Opaque refresh tokens: 256 random bits; only their SHA-256 is stored. */
+export function newRefreshToken(): string {
+  return crypto.randomBytes(32).toString('base64url')
+}
+
+export function sha256(value: string): string {
+  return crypto.createHash('sha256').update(value).digest('hex')
+}
+
+/** Keyed hash for short secrets (OTP codes) so a database dump does not give them away by brute force. */
+export function hmac(secret: Uint8Array, value: string): string {
+  return crypto.createHmac('sha256', secret).update(value).digest('hex')
+}

@@ -1,0 +1,182 @@
+import path from 'node:path'
+import { type Static, Type } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * Every setting, read once from `PARLEY_*` environment variables. The README's configuration table
+ * lists the same names; `describeConfig()` prints them so the two cannot drift far.
+ */
+const Settings = {
+  PARLEY_HOST: { default: '0.0.0.0', doc: 'Interface to listen on.' },
+  PARLEY_PORT: { default: '3000', doc: 'HTTP and WebSocket port.' },
+  PARLEY_DATA_DIR: { default: './data', doc: 'Embedded mode: SQLite database, media, generated JWT secret.' },
+  PARLEY_DATABASE_URL: { default: '', doc: 'PostgreSQL URL; unset means embedded SQLite in the data dir.' },
+  PARLEY_REDIS_URL: {
+    default: '',
+    doc: 'Redis URL for the bus, presence and rate limits; unset means in-process.',
+  },
+  PARLEY_PUBLIC_URL: { default: '', doc: 'Public base URL (links in docs and signed URLs).' },
+  PARLEY_JWT_SECRET: {
+    default: '',
+    doc: 'HMAC secret for access tokens (≥ 32 chars). Unset: generated once and kept in the data dir (SQLite) or the database (PostgreSQL).',
+  },
+  PARLEY_ACCESS_TOKEN_TTL: { default: '900', doc: 'Access token lifetime, seconds.' },
+  PARLEY_REFRESH_TOKEN_TTL: { default: '2592000', doc: 'Refresh token (session) idle lifetime, seconds.' },
+  PARLEY_SMS_DRIVER: {
+    default: 'console',
+    doc: '`console` (code in the log; refused in production) or `twilio`.',
+  },
+  PARLEY_TWILIO_ACCOUNT_SID: { default: '', doc: 'Twilio account SID (sms driver `twilio`).' },
+  PARLEY_TWILIO_AUTH_TOKEN: { default: '', doc: 'Twilio auth token.' },
+  PARLEY_TWILIO_FROM: { default: '', doc: 'Sender number or messaging service for OTP texts.' },
+  PARLEY_TWILIO_BASE_URL: {
+    default: 'https://api.twilio.com',
+    doc: 'Twilio API base URL (any Messages-API-compatible provider).',
+  },
+  PARLEY_OTP_SENDS_PER_HOUR: { default: '3', doc: 'OTP texts per phone number per hour.' },
+  PARLEY_OTP_SENDS_PER_IP_PER_HOUR: { default: '20', doc: 'OTP texts per client IP per hour.' },
+  PARLEY_RATE_LIMIT_PER_IP: { default: '600', doc: 'Requests per minute per client IP.' },
+  PARLEY_RATE_LIMIT_PER_USER: { default: '600', doc: 'Requests per minute per signed-in user.' },
+  PARLEY_BODY_LIMIT: { default: '1048576', doc: 'Largest JSON request body, bytes.' },
+  PARLEY_CORS_ORIGINS: {
+    default: '',
+    doc: 'Comma-separated origins allowed by CORS; empty means same-origin only, `*` any.',
+  },
+  PARLEY_TRUST_PROXY: { default: 'false', doc: 'Trust X-Forwarded-For (set behind a load balancer).' },
+  PARLEY_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+} as const satisfies Record<string, { default: string; doc: string }>
+
+export type SettingName = keyof typeof Settings
+
+const Positive = Type.Integer({ minimum: 1 })
+const ConfigSchema = Type.Object({
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  dataDir: Type.String({ minLength: 1 }),
+  databaseUrl: Type.Union([Type.String({ pattern: '^postgres(ql)?://' }), Type.Null()]),
+  redisUrl: Type.Union([Type.String({ pattern: '^rediss?://' }), Type.Null()]),
+  publicUrl: Type.Union([Type.String({ pattern: '^https?://' }), Type.Null()]),
+  jwtSecret: Type.Union([Type.String({ minLength: 32 }), Type.Null()]),
+  accessTokenTtlSeconds: Positive,
+  refreshTokenTtlSeconds: Positive,
+  sms: Type.Union([
+    Type.Object({ driver: Type.Literal('console') }),
+    Type.Object({
+      driver: Type.Literal('twilio'),
+      accountSid: Type.String({ minLength: 1 }),
+      authToken: Type.String({ minLength: 1 }),
+      from: Type.String({ minLength: 1 }),
+      baseUrl: Type.String({ pattern: '^https?://' }),
+    }),
+  ]),
+  otpSendsPerHour: Positive,
+  otpSendsPerIpPerHour: Positive,
+  rateLimitPerIp: Positive,
+  rateLimitPerUser: Positive,
+  bodyLimit: Type.Integer({ minimum: 1024 }),
+  corsOrigins: Type.Array(Type.String()),
+  trustProxy: Type.Boolean(),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+  ),
+  production: Type.Boolean(),
+})
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>
+
+function readSetting(env: Env, name: SettingName): string {
+  const value = env[name]?.trim()
+  return value === undefined || value === '' ? Settings[name].default : value
+}
+
+const integer = (raw: string): number => (/^-?\d+$/.test(raw) ? Number(raw) : Number.NaN)
+const boolean = (raw: string): boolean | string =>
+  ['1', 'true', 'yes'].includes(raw.toLowerCase())
+    ? true
+    : ['0', 'false', 'no'].includes(raw.toLowerCase())
+      ? false
+      : raw
+const orNull = (raw: string): string | null => (raw === '' ? null : raw)
+
+/** Maps a config field back to the variable that sets it, for error messages. */
+const FIELD_TO_SETTING: Record<string, SettingName> = {
+  host: 'PARLEY_HOST',
+  port: 'PARLEY_PORT',
+  dataDir: 'PARLEY_DATA_DIR',
+  databaseUrl: 'PARLEY_DATABASE_URL',
+  redisUrl: 'PARLEY_REDIS_URL',
+  publicUrl: 'PARLEY_PUBLIC_URL',
+  jwtSecret: 'PARLEY_JWT_SECRET',
+  accessTokenTtlSeconds: 'PARLEY_ACCESS_TOKEN_TTL',
+  refreshTokenTtlSeconds: 'PARLEY_REFRESH_TOKEN_TTL',
+  sms: 'PARLEY_SMS_DRIVER',
+  otpSendsPerHour: 'PARLEY_OTP_SENDS_PER_HOUR',
+  otpSendsPerIpPerHour: 'PARLEY_OTP_SENDS_PER_IP_PER_HOUR',
+  rateLimitPerIp: 'PARLEY_RATE_LIMIT_PER_IP',
+  rateLimitPerUser: 'PARLEY_RATE_LIMIT_PER_USER',
+  bodyLimit: 'PARLEY_BODY_LIMIT',
+  corsOrigins: 'PARLEY_CORS_ORIGINS',
+  trustProxy: 'PARLEY_TRUST_PROXY',
+  logLevel: 'PARLEY_LOG_LEVEL',
+}
+
+/** Reads and validates the whole configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const get = (name: SettingName) => readSetting(env, name)
+  const smsDriver = get('PARLEY_SMS_DRIVER')
+  const candidate = {
+    host: get('PARLEY_HOST'),
+    port: integer(get('PARLEY_PORT')),
+    dataDir: path.resolve(get('PARLEY_DATA_DIR')),
+    databaseUrl: orNull(get('PARLEY_DATABASE_URL')),
+    redisUrl: orNull(get('PARLEY_REDIS_URL')),
+    publicUrl: orNull(get('PARLEY_PUBLIC_URL')),
+    jwtSecret: orNull(get('PARLEY_JWT_SECRET')),
+    accessTokenTtlSeconds: integer(get('PARLEY_ACCESS_TOKEN_TTL')),
+    refreshTokenTtlSeconds: integer(get('PARLEY_REFRESH_TOKEN_TTL')),
+    sms:
+      smsDriver === 'twilio'
+        ? {
+            driver: 'twilio',
+            accountSid: get('PARLEY_TWILIO_ACCOUNT_SID'),
+            authToken: get('PARLEY_TWILIO_AUTH_TOKEN'),
+            from: get('PARLEY_TWILIO_FROM'),
+            baseUrl: get('PARLEY_TWILIO_BASE_URL'),
+          }
+        : { driver: smsDriver },
+    otpSendsPerHour: integer(get('PARLEY_OTP_SENDS_PER_HOUR')),
+    otpSendsPerIpPerHour: integer(get('PARLEY_OTP_SENDS_PER_IP_PER_HOUR')),
+    rateLimitPerIp: integer(get('PARLEY_RATE_LIMIT_PER_IP')),
+    rateLimitPerUser: integer(get('PARLEY_RATE_LIMIT_PER_USER')),
+    bodyLimit: integer(get('PARLEY_BODY_LIMIT')),
+    corsOrigins: get('PARLEY_CORS_ORIGINS')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    trustProxy: boolean(get('PARLEY_TRUST_PROXY')),
+    logLevel: get('PARLEY_LOG_LEVEL'),
+    production: env.NODE_ENV === 'production',
+  }
+
+  const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
+    const field = error.path.split('/')[1] ?? ''
+    const setting = FIELD_TO_SETTING[field] ?? field
+    return `${setting}: ${error.message}${error.path.includes('/sms/') ? ` (${error.path.split('/').pop()})` : ''}`
+  })
+  if (candidate.sms.driver === 'console' && candidate.production) {
+    problems.push(
+      'PARLEY_SMS_DRIVER: the console driver prints codes to the log and is refused when NODE_ENV=production',
+    )
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`)
+  }
+  return candidate as Config
+}
+
+export function describeConfig(): Array<{ name: SettingName; default: string; doc: string }> {
+  return (Object.keys(Settings) as SettingName[]).map((name) => ({ name, ...Settings[name] }))
+}

@@ -1,0 +1,103 @@
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import pino, { type Logger } from 'pino'
+import { type Clock, systemClock } from './clock.ts'
+import type { Config } from './config.ts'
+import { MemoryCounters } from './limits/counters.memory.ts'
+import { RedisCounters } from './limits/counters.redis.ts'
+import type { Counters } from './limits/counters.ts'
+import { MemoryBus } from './realtime/bus.memory.ts'
+import { RedisBus } from './realtime/bus.redis.ts'
+import type { Bus } from './realtime/bus.ts'
+import { ConsoleSms } from './sms/sms.console.ts'
+import type { SmsSender } from './sms/sms.ts'
+import { TwilioSms } from './sms/sms.twilio.ts'
+import { openPostgres, openSqlite, type Store } from './store/db.ts'
+import { migrateToLatest } from './store/migrate.ts'
+
+/**
+ * Everything the server needs, built once. Nothing outside this file (and main.ts) knows which
+ * implementation of the database, bus, counters or SMS it got. Functions take the parts they use.
+ */
+export interface Deps {
+  config: Config
+  log: Logger
+  clock: Clock
+  store: Store
+  bus: Bus
+  counters: Counters
+  sms: SmsSender
+  /** HMAC key for access tokens and for hashing OTP codes. */
+  secret: Uint8Array
+  close(): Promise<void>
+}
+
+export interface DepsOverrides {
+  log?: Logger
+  clock?: Clock
+  sms?: SmsSender
+  /** Namespaces Redis keys and topics, so several deployments or test runs can share one Redis. */
+  redisPrefix?: string
+}
+
+export async function buildDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+  const log = overrides.log ?? pino({ level: config.logLevel })
+  const clock = overrides.clock ?? systemClock
+  const store = config.databaseUrl
+    ? openPostgres(config.databaseUrl)
+    : openSqlite(path.join(config.dataDir, 'parley.db'))
+  await migrateToLatest(store)
+
+  const prefix = overrides.redisPrefix ?? 'parley:'
+  const bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}bus:`) : new MemoryBus()
+  const counters = config.redisUrl
+    ? new RedisCounters(config.redisUrl, `${prefix}rl:`, clock)
+    : new MemoryCounters(clock)
+  const sms =
+    overrides.sms ?? (config.sms.driver === 'twilio' ? new TwilioSms(config.sms) : new ConsoleSms(log))
+  const secret = new TextEncoder().encode(config.jwtSecret ?? (await generatedSecret(config, store)))
+
+  return {
+    config,
+    log,
+    clock,
+    store,
+    bus,
+    counters,
+    sms,
+    secret,
+    async close() {
+      await Promise.allSettled([bus.close(), counters.close()])
+      await store.close()
+    },
+  }
+}
+
+/**
+ * With no PARLEY_JWT_SECRET, make one on first start and keep it: in the data dir for the embedded
+ * store, in the database for PostgreSQL so every node of a cluster signs with the same key.
+ */
+async function generatedSecret(config: Config, store: Store): Promise<string> {
+  const fresh = crypto.randomBytes(48).toString('base64url')
+  if (store.dialect === 'sqlite') {
+    const file = path.join(config.dataDir, 'jwt-secret')
+    try {
+      fs.writeFileSync(file, fresh, { flag: 'wx', mode: 0o600 })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    return fs.readFileSync(file, 'utf8').trim()
+  }
+  await store.db
+    .insertInto('server_secrets')
+    .values({ name: 'jwt', value: fresh })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute()
+  const row = await store.db
+    .selectFrom('server_secrets')
+    .select('value')
+    .where('name', '=', 'jwt')
+    .executeTakeFirstOrThrow()
+  return row.value
+}

@@ -1,0 +1,47 @@
+import type { ErrorCode } from '@parley/protocol'
+
+/**
+ * The one error type the server throws on purpose. Routes and actions build it through the factories
+ * below; the HTTP error handler turns it into `{success: false, error: {code, message, details}}`.
+ * Anything else that escapes is logged and answered as `internal_error`.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Seconds, for `rate_limited`: sent as the Retry-After header and in details. */
+    readonly retryAfter?: number,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export const errors = {
+  validation: (message: string, details?: unknown) => new ApiError(400, 'validation_error', message, details),
+  invalidBody: (message = 'The request body could not be parsed') =>
+    new ApiError(400, 'invalid_body', message),
+  payloadTooLarge: (limit: number) =>
+    new ApiError(413, 'payload_too_large', `The request body is larger than ${limit} bytes`, { limit }),
+  unsupportedMediaType: (type: string) =>
+    new ApiError(415, 'unsupported_media_type', `Content type ${type} is not accepted here`),
+  unauthorized: (message = 'Authentication required') => new ApiError(401, 'unauthorized', message),
+  tokenExpired: () => new ApiError(401, 'token_expired', 'The access token has expired; refresh it'),
+  sessionRevoked: () => new ApiError(401, 'session_revoked', 'This session has been signed out'),
+  forbidden: (message = 'You are not allowed to do this') => new ApiError(403, 'forbidden', message),
+  /** Said both for "missing" and for "not yours", so ids reveal nothing. */
+  notFound: (what = 'Resource') => new ApiError(404, 'not_found', `${what} not found`),
+  conflict: (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details),
+  rateLimited: (retryAfterSeconds: number, message = 'Too many requests; try again later') =>
+    new ApiError(429, 'rate_limited', message, { retry_after: retryAfterSeconds }, retryAfterSeconds),
+  invalidPhoneNumber: (message = 'This is not a valid phone number') =>
+    new ApiError(400, 'invalid_phone_number', message),
+  invalidOtp: () => new ApiError(400, 'invalid_otp', 'The code is wrong or has already been used'),
+  otpExpired: () => new ApiError(400, 'otp_expired', 'The code has expired; request a new one'),
+  invalidCredentials: () => new ApiError(401, 'invalid_credentials', 'Wrong username or password'),
+  usernameTaken: () => new ApiError(409, 'username_taken', 'This username is taken'),
+  serviceUnavailable: (message: string) => new ApiError(503, 'service_unavailable', message),
+  internal: () => new ApiError(500, 'internal_error', 'Something went wrong on our side'),
+}

@@ -1,0 +1,29 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify'
+
+/** The Fastify instance every route file receives: TypeBox schemas type the handlers. */
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+/** Who is calling: set by the `authenticate` hook on routes that need a signed-in user. */
+export interface Auth {
+  userId: number
+  sessionId: string
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: Auth | null
+  }
+}

@@ -1,0 +1,38 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely'
+import pg from 'pg'
+import type { Database } from './schema.ts'
+
+export type Dialect = 'sqlite' | 'postgres'
+export type Db = Kysely<Database>
+/** Repositories take either the database or an open transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>
+
+export interface Store {
+  db: Db
+  dialect: Dialect
+  close(): Promise<void>
+}
+
+// BIGINT (ids, epoch-ms times) and COUNT(*) come back from pg as strings; every value we store fits a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
+
+export function openSqlite(file: string): Store {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const database = new SqliteDatabase(file)
+  database.pragma('journal_mode = WAL')
+  // better-sqlite3 reopens an existing WAL file with synchronous=NORMAL; a send is acked only after an fsync.
+  database.pragma('synchronous = FULL')
+  database.pragma('foreign_keys = ON')
+  database.pragma('busy_timeout = 5000')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return { db, dialect: 'sqlite', close: () => db.destroy() }
+}
+
+export function openPostgres(connectionString: string, options: { maxConnections?: number } = {}): Store {
+  const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 20 })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, dialect: 'postgres', close: () => db.destroy() }
+}

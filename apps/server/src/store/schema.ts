@@ -1,0 +1,102 @@
+import type { Generated, Insertable, Selectable } from 'kysely'
+
+/**
+ * Table types for Kysely. Times are epoch milliseconds (BIGINT) in both dialects: comparable, indexable
+ * and free of time-zone parsing; presenters turn them into ISO strings.
+ */
+export interface Database {
+  users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  otp_codes: OtpCodesTable
+  contacts: ContactsTable
+  blocks: BlocksTable
+  contact_requests: ContactRequestsTable
+  server_secrets: ServerSecretsTable
+}
+
+export type VisibilityValue = 'everyone' | 'contacts' | 'nobody'
+
+export interface UsersTable {
+  id: Generated<number>
+  phone_number: string | null
+  /** Lower-cased; unique. */
+  username: string | null
+  password_hash: string | null
+  name: string
+  about: string
+  avatar_url: string | null
+  privacy_last_seen: VisibilityValue
+  privacy_profile_photo: VisibilityValue
+  privacy_about: VisibilityValue
+  last_seen_at: number | null
+  phone_verified_at: number | null
+  created_at: number
+  updated_at: number
+  deleted_at: number | null
+}
+export type UserRow = Selectable<UsersTable>
+export type NewUser = Insertable<UsersTable>
+
+export interface SessionsTable {
+  id: string
+  user_id: number
+  device_name: string
+  ip: string | null
+  user_agent: string | null
+  created_at: number
+  last_active_at: number
+  /** Refresh tokens stop working after this; each rotation pushes it forward. */
+  expires_at: number
+  revoked_at: number | null
+}
+export type SessionRow = Selectable<SessionsTable>
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token; the token itself is never stored. */
+  token_hash: string
+  session_id: string
+  created_at: number
+  used_at: number | null
+}
+
+export interface OtpCodesTable {
+  id: Generated<number>
+  phone_number: string
+  code_hash: string
+  ip: string | null
+  created_at: number
+  expires_at: number
+  attempts: number
+  consumed_at: number | null
+}
+export type OtpCodeRow = Selectable<OtpCodesTable>
+
+export interface ContactsTable {
+  user_id: number
+  contact_user_id: number
+  contact_name: string
+  created_at: number
+}
+
+export interface BlocksTable {
+  user_id: number
+  blocked_user_id: number
+  created_at: number
+}
+
+export interface ContactRequestsTable {
+  id: Generated<number>
+  from_user_id: number
+  to_user_id: number
+  message: string | null
+  status: 'pending' | 'accepted' | 'rejected'
+  created_at: number
+  responded_at: number | null
+}
+export type ContactRequestRow = Selectable<ContactRequestsTable>
+
+export interface ServerSecretsTable {
+  name: string
+  value: string
+}

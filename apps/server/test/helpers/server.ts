@@ -1,0 +1,112 @@
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { RestClient } from '@parley/sdk'
+import pg from 'pg'
+import pino from 'pino'
+import { buildApp } from '../../src/app.ts'
+import { ManualClock } from '../../src/clock.ts'
+import { type Config, loadConfig } from '../../src/config.ts'
+import { buildDeps, type Deps } from '../../src/deps.ts'
+import type { App } from '../../src/http/types.ts'
+import type { SmsSender } from '../../src/sms/sms.ts'
+
+/**
+ * The integration suite runs once per mode: embedded SQLite always; PostgreSQL + Redis when
+ * PARLEY_TEST_DATABASE_URL and PARLEY_TEST_REDIS_URL are set (CI sets both; there nothing may skip).
+ */
+export type Mode = 'sqlite' | 'postgres+redis'
+const adminUrl = process.env.PARLEY_TEST_DATABASE_URL
+const redisUrl = process.env.PARLEY_TEST_REDIS_URL
+if (Boolean(adminUrl) !== Boolean(redisUrl)) {
+  throw new Error('Set both PARLEY_TEST_DATABASE_URL and PARLEY_TEST_REDIS_URL, or neither')
+}
+export const MODES: Mode[] = adminUrl ? ['sqlite', 'postgres+redis'] : ['sqlite']
+
+/** Captures texts instead of sending them: the SMS provider is the one outside party tests stand in for. */
+export class SmsOutbox implements SmsSender {
+  readonly sent: Array<{ to: string; body: string }> = []
+  async send(to: string, body: string) {
+    this.sent.push({ to, body })
+  }
+  lastCode(to: string): string {
+    const text = this.sent.findLast((message) => message.to === to)?.body
+    const code = text?.match(/\b(\d{6})\b/)?.[1]
+    if (!code) throw new Error(`no code was texted to ${to}`)
+    return code
+  }
+}
+
+export interface TestServer {
+  mode: Mode
+  url: string
+  app: App
+  deps: Deps
+  clock: ManualClock
+  sms: SmsOutbox
+  client(accessToken?: string | null): RestClient
+  close(): Promise<void>
+}
+
+/** Starts a fresh server on an ephemeral port with its own database (and Redis namespace). */
+export async function startServer(mode: Mode, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'))
+  let databaseUrl: string | undefined
+  let dropDatabase = async () => {}
+  if (mode === 'postgres+redis') {
+    if (!adminUrl) throw new Error('postgres+redis mode needs PARLEY_TEST_DATABASE_URL')
+    const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`
+    await adminQuery(adminUrl, `CREATE DATABASE ${name}`)
+    const url = new URL(adminUrl)
+    url.pathname = `/${name}`
+    databaseUrl = url.toString()
+    dropDatabase = () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  }
+  const config: Config = loadConfig({
+    PARLEY_DATA_DIR: dataDir,
+    PARLEY_LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent',
+    PARLEY_HOST: '127.0.0.1',
+    PARLEY_PORT: '0',
+    ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl, PARLEY_REDIS_URL: redisUrl } : {}),
+    ...env,
+  })
+  const clock = new ManualClock(Date.now())
+  const sms = new SmsOutbox()
+  const deps = await buildDeps(config, {
+    clock,
+    sms,
+    log: pino({ level: config.logLevel }),
+    redisPrefix: `parley-test:${crypto.randomBytes(6).toString('hex')}:`,
+  })
+  const app = await buildApp(deps)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('server has no port')
+  const url = `http://127.0.0.1:${address.port}`
+  return {
+    mode,
+    url,
+    app,
+    deps,
+    clock,
+    sms,
+    client: (accessToken = null) => new RestClient({ baseUrl: url, accessToken }),
+    async close() {
+      await app.close()
+      await deps.close()
+      await dropDatabase()
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function adminQuery(url: string, statement: string) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Every error code the API can answer with. The server builds errors only from these codes
+ * (apps/server/src/errors.ts) and the SDK narrows on them, so a new code is added here first.
+ */
+export const ERROR_CODES = [
+  'validation_error',
+  'invalid_body',
+  'payload_too_large',
+  'unsupported_media_type',
+  'unauthorized',
+  'token_expired',
+  'session_revoked',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'rate_limited',
+  'invalid_phone_number',
+  'invalid_otp',
+  'otp_expired',
+  'invalid_credentials',
+  'username_taken',
+  'internal_error',
+  'service_unavailable',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export interface ApiErrorBody {
+  success: false
+  error: { code: ErrorCode; message: string; details?: unknown }
+}

@@ -1,0 +1,5 @@
+export * from './errors.ts'
+export * from './schemas/auth.ts'
+export * from './schemas/common.ts'
+export * from './schemas/contacts.ts'
+export * from './schemas/users.ts'

@@ -1,0 +1,106 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { Nullable, Timestamp } from './common.ts'
+import { OwnProfile } from './users.ts'
+
+const DeviceName = Type.String({ minLength: 1, maxLength: 100 })
+
+export const SendOtpBody = Type.Object(
+  {
+    phone_number: Type.String({ minLength: 3, maxLength: 32 }),
+    country_code: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,4}$' })),
+  },
+  { additionalProperties: false },
+)
+export type SendOtpBody = Static<typeof SendOtpBody>
+
+export const SendOtpResponse = Type.Object({
+  success: Type.Literal(true),
+  message: Type.String(),
+  expires_at: Timestamp,
+})
+
+export const VerifyOtpBody = Type.Object(
+  {
+    phone_number: Type.String({ minLength: 3, maxLength: 32 }),
+    country_code: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,4}$' })),
+    otp: Type.String({ pattern: '^[0-9]{6}$' }),
+    device_name: Type.Optional(DeviceName),
+  },
+  { additionalProperties: false },
+)
+export type VerifyOtpBody = Static<typeof VerifyOtpBody>
+
+export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.]+$' })
+export const Password = Type.String({ minLength: 8, maxLength: 256 })
+
+export const RegisterBody = Type.Object(
+  {
+    username: Username,
+    password: Password,
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    device_name: Type.Optional(DeviceName),
+  },
+  { additionalProperties: false },
+)
+export type RegisterBody = Static<typeof RegisterBody>
+
+export const LoginBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+    device_name: Type.Optional(DeviceName),
+  },
+  { additionalProperties: false },
+)
+export type LoginBody = Static<typeof LoginBody>
+
+export const Tokens = Type.Object({
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  expires_at: Timestamp,
+  session_id: Type.String(),
+})
+export type Tokens = Static<typeof Tokens>
+
+export const AuthResponse = Type.Object({ success: Type.Literal(true), user: OwnProfile, tokens: Tokens })
+export type AuthResponse = Static<typeof AuthResponse>
+
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+)
+export const RefreshResponse = Type.Object({
+  success: Type.Literal(true),
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  expires_at: Timestamp,
+})
+export type RefreshResponse = Static<typeof RefreshResponse>
+
+export const Session = Type.Object({
+  id: Type.String(),
+  device_name: Type.String(),
+  ip: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  created_at: Timestamp,
+  last_active_at: Timestamp,
+  current: Type.Boolean(),
+})
+export type Session = Static<typeof Session>
+
+export const SessionsResponse = Type.Object({ success: Type.Literal(true), sessions: Type.Array(Session) })
+export const SessionParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+)
+
+/** Claims of an access token (seed 002 shape plus the session id). */
+export interface AccessClaims {
+  sub: string
+  user_id: number
+  sid: string
+  phone_number: string | null
+  type: 'access'
+  iat: number
+  exp: number
+}
