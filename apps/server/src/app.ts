@@ -4,6 +4,8 @@ import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv } from 'ajv'
+import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { Deps } from './deps.ts'
 import { registerErrorHandling } from './http/plugins/errors.ts'
@@ -19,8 +21,22 @@ import type { App } from './http/types.ts'
 // Paths that load balancers and scrapers hit: never rate limited.
 const UNLIMITED = new Set(['/health', '/health/detailed', '/metrics'])
 
+/**
+ * JSON bodies are taken as typed (a number is not a string); query strings and path parameters are
+ * text on the wire, so those are coerced to the schema's types.
+ */
+function createValidators() {
+  const make = (coerceTypes: boolean | 'array') => {
+    const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false })
+    addFormats.default(ajv)
+    return ajv
+  }
+  return { body: make(false), url: make('array') }
+}
+
 /** Builds the HTTP app on the given deps. It never listens: main.ts and tests decide where. */
 export async function buildApp(deps: Deps): Promise<App> {
+  const validators = createValidators()
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
@@ -29,8 +45,10 @@ export async function buildApp(deps: Deps): Promise<App> {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID()
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? validators.body : validators.url).compile(schema),
+  )
 
   const metrics = createMetrics(deps)
   app.decorateRequest('auth', null)

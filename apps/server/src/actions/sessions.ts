@@ -53,7 +53,15 @@ export async function refreshSession(deps: Deps, refreshToken: string) {
   if (!stored) throw errors.unauthorized('Invalid refresh token')
   const session = await sessions.findLive(stored.session_id, now)
   if (!session) throw errors.sessionRevoked()
-  if (stored.used_at !== null || !(await sessions.useRefreshToken(hash, now))) {
+  const next = newRefreshToken()
+  const rotated = await deps.store.db.transaction().execute(async (trx) => {
+    const repo = new SessionRepository(trx)
+    if (stored.used_at !== null || !(await repo.useRefreshToken(hash, now))) return false
+    await repo.addRefreshToken(session.id, sha256(next), now)
+    await repo.extend(session.id, now, now + deps.config.refreshTokenTtlSeconds * 1000)
+    return true
+  })
+  if (!rotated) {
     await sessions.revokeById(session.id, now)
     deps.log.warn(
       { session_id: session.id, user_id: session.user_id },
@@ -61,9 +69,6 @@ export async function refreshSession(deps: Deps, refreshToken: string) {
     )
     throw errors.sessionRevoked()
   }
-  const next = newRefreshToken()
-  await sessions.addRefreshToken(session.id, sha256(next), now)
-  await sessions.extend(session.id, now, now + deps.config.refreshTokenTtlSeconds * 1000)
   const user = await deps.store.db
     .selectFrom('users')
     .select('phone_number')

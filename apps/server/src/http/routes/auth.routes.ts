@@ -130,6 +130,10 @@ export function authRoutes(app: App, deps: Deps) {
         body: RefreshBody,
         response: { 200: RefreshResponse, ...errorsOf(400, 401) },
       },
+      // Seed 002 clients send no body at all (the token rides in the header).
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
     },
     async (request) => {
       const token = request.body?.refresh_token ?? bearerToken(request)
