@@ -169,6 +169,26 @@ describe.each(MODES)('auth (%s)', (mode) => {
       await expect(client.auth.sendOtp({ phone_number: phone })).resolves.toMatchObject({ success: true })
     })
 
+    it('answers 503 when the SMS provider fails, without using up the allowance', async () => {
+      const phone = uniquePhone()
+      const failing = { send: async () => Promise.reject(new Error('provider down')) }
+      const original = server.deps.sms
+      server.deps.sms = failing
+      try {
+        for (let send = 1; send <= 4; send++) {
+          await expect(server.client().auth.sendOtp({ phone_number: phone })).rejects.toMatchObject({
+            status: 503,
+            code: 'service_unavailable',
+          })
+        }
+      } finally {
+        server.deps.sms = original
+      }
+      await expect(server.client().auth.sendOtp({ phone_number: phone })).resolves.toMatchObject({
+        success: true,
+      })
+    })
+
     it('validates the bodies', async () => {
       const client = server.client()
       const cases = [
@@ -201,6 +221,27 @@ describe.each(MODES)('auth (%s)', (mode) => {
         code: 'rate_limited',
       })
       expect(capped.sms.sent).toHaveLength(2)
+    })
+  })
+
+  describe('per-user rate limit', () => {
+    let limited: TestServer
+    beforeAll(async () => {
+      limited = await startServer(mode, { PARLEY_RATE_LIMIT_PER_USER: '3' })
+    })
+    afterAll(() => limited.close())
+
+    it('refuses a signed-in user past the per-minute limit, whatever their device', async () => {
+      const user = await createUser(limited)
+      const other = await createUser(limited)
+      for (let request = 1; request <= 3; request++) await user.client.auth.sessions()
+      const refused = await user.client.raw('GET', '/api/auth/sessions')
+      expect(refused.status).toBe(429)
+      expect(refused.body).toMatchObject({ error: { code: 'rate_limited' } })
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+      await expect(other.client.auth.sessions()).resolves.toMatchObject({ success: true })
+      limited.clock.advance(60_000)
+      await expect(user.client.auth.sessions()).resolves.toMatchObject({ success: true })
     })
   })
 

@@ -45,7 +45,14 @@ export async function sendOtp(deps: Deps, input: { phoneNumber: string; ip: stri
       expires_at: expiresAt,
     })
   })
-  await deps.sms.send(input.phoneNumber, `Your Parley code is ${code}. It expires in 5 minutes.`)
+  try {
+    await deps.sms.send(input.phoneNumber, `Your Parley code is ${code}. It expires in 5 minutes.`)
+  } catch (error) {
+    // A text that never left does not count against the number's hourly allowance.
+    await codes.deleteUnsent(input.phoneNumber, now)
+    deps.log.error({ err: error, sms_to: input.phoneNumber }, 'SMS provider refused the OTP text')
+    throw errors.serviceUnavailable('The code could not be texted right now; try again shortly')
+  }
   return { expiresAt: iso(expiresAt) }
 }
 

@@ -68,4 +68,13 @@ export class OtpRepository {
       .executeTakeFirst()
     return Number(result.numUpdatedRows) > 0
   }
+
+  async deleteUnsent(phoneNumber: string, createdAt: number): Promise<void> {
+    await this.db
+      .deleteFrom('otp_codes')
+      .where('phone_number', '=', phoneNumber)
+      .where('created_at', '=', createdAt)
+      .where('consumed_at', 'is', null)
+      .execute()
+  }
 }
