@@ -162,7 +162,10 @@ export class RestClient {
       this.call<{ success: true; privacy_settings: PrivacySettings }>('PUT', '/api/user/privacy', { body }),
     /** @example `const { user } = await client.users.get(42)` */
     get: (id: number) => this.call<{ success: true; user: PublicUser }>('GET', `/api/users/${id}`),
-    /** @example `const { users } = await client.users.search('ada')` */
+    /**
+     * Username or name prefix, or an exact phone number; pass `pagination.next_cursor` for the next page.
+     * @example `const { users, pagination } = await client.users.search('ada', { limit: 20 })`
+     */
     search: (q: string, options: { limit?: number; cursor?: string } = {}) =>
       this.call<{
         success: true
@@ -174,7 +177,10 @@ export class RestClient {
   readonly contacts = {
     /** @example `const { contacts } = await client.contacts.list()` */
     list: () => this.call<{ success: true; contacts: Contact[] }>('GET', '/api/contacts'),
-    /** @example `await client.contacts.add({ phone_number: '+447700900123', contact_name: 'Ada' })` */
+    /**
+     * Saves someone by phone number (201); saving them again renames them (200).
+     * @example `await client.contacts.add({ phone_number: '+447700900123', contact_name: 'Ada' })`
+     */
     add: (body: AddContactBody) =>
       this.call<{ success: true; contact: Contact }>('POST', '/api/contacts', { body }),
     /** @example `await client.contacts.remove(42)` */
@@ -191,13 +197,19 @@ export class RestClient {
         'GET',
         '/api/contacts/requests',
       ),
-    /** @example `await client.contacts.sendRequest({ username: 'ada' })` */
+    /**
+     * Asks someone to become mutual contacts; if they already asked you, accepts theirs instead.
+     * @example `await client.contacts.sendRequest({ username: 'ada' })`
+     */
     sendRequest: (body: SendContactRequestBody) =>
       this.call<{ success: true; request: ContactRequest }>('POST', '/api/contacts/requests', { body }),
     /** @example `await client.contacts.acceptRequest(7)` */
     acceptRequest: (id: number) =>
       this.call<{ success: true; request: ContactRequest }>('POST', `/api/contacts/requests/${id}/accept`),
-    /** @example `await client.contacts.rejectRequest(7)` */
+    /**
+     * Declines a request sent to you, or withdraws one you sent.
+     * @example `await client.contacts.rejectRequest(7)`
+     */
     rejectRequest: (id: number) => this.call<{ success: true }>('DELETE', `/api/contacts/requests/${id}`),
   }
 

@@ -6,11 +6,13 @@ import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { enforceLimit } from '../http/plugins/rate-limit.ts'
 import { iso } from '../presenters/time.ts'
+import { isUniqueViolation } from '../store/db.ts'
 import { OtpRepository } from '../store/otp.repository.ts'
 import { DEFAULT_ABOUT, type User, UserRepository } from '../store/user.repository.ts'
 import { type DeviceInfo, startSession } from './sessions.ts'
 
 const HOUR = 3_600_000
+export const NEW_PHONE_USER_NAME = 'New user'
 export const OTP_TTL_MS = 5 * 60_000
 export const OTP_MAX_ATTEMPTS = 5
 export const LOGIN_MAX_FAILURES = 5
@@ -82,7 +84,8 @@ export async function verifyOtp(
           phone_number: input.phoneNumber,
           username: null,
           password_hash: null,
-          name: input.phoneNumber,
+          // Not the number: names are shown to everyone and searchable, numbers only to contacts.
+          name: NEW_PHONE_USER_NAME,
           about: DEFAULT_ABOUT,
           avatar_url: null,
           privacy_last_seen: 'everyone',
@@ -178,9 +181,4 @@ async function createUserOnce(
     if (!existing) throw error
     return existing
   }
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string }).code
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 }

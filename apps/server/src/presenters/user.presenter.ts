@@ -57,8 +57,12 @@ export function presentPublicUser(
     id: user.id,
     username: user.username,
     name: user.name,
-    // A number is shown to people who already know it: either side has the other as a contact.
-    phone_number: relation.viewerHasTarget || relation.targetHasViewer ? user.phone_number : null,
+    // A number is shown to people who already know it: either side has the other as a contact (but
+    // a target who blocked the viewer shows nothing private beyond what the viewer saved themselves).
+    phone_number:
+      relation.viewerHasTarget || (relation.targetHasViewer && !relation.targetBlockedViewer)
+        ? user.phone_number
+        : null,
     avatar_url: visibleTo(user.privacy_profile_photo, relation) ? user.avatar_url : null,
     about: visibleTo(user.privacy_about, relation) ? user.about : null,
     last_seen_at: lastSeenVisible ? isoOrNull(user.last_seen_at) : null,

@@ -1,3 +1,4 @@
+import { type SqlBool, sql } from 'kysely'
 import type { Executor } from './db.ts'
 import type { NewUser, UserRow } from './schema.ts'
 
@@ -52,6 +53,58 @@ export class UserRepository {
       .executeTakeFirst()
   }
 
+  findByUsername(username: string): Promise<User | undefined> {
+    return this.db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where('username', '=', username.toLowerCase())
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst()
+  }
+
+  /**
+   * One page of a user search, in id order after `afterId` (keyset, no OFFSET): username or name
+   * starting with `prefix` (case-insensitive; LIKE wildcards in it match literally), or the exact
+   * `phoneNumber` when given. Leaves out `viewerId` and every user who blocked the viewer. Returns up
+   * to `limit` rows; ask for one more than the page size to learn whether there is a next page.
+   */
+  search(input: {
+    viewerId: number
+    prefix: string
+    phoneNumber: string | null
+    afterId: number | null
+    limit: number
+  }): Promise<User[]> {
+    const pattern = `${escapeLike(input.prefix.toLowerCase())}%`
+    return this.db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where('deleted_at', 'is', null)
+      .where('id', '!=', input.viewerId)
+      .$if(input.afterId !== null, (qb) => qb.where('id', '>', input.afterId ?? 0))
+      .where(({ or, eb }) =>
+        or([
+          // Usernames are stored lower-cased; names go through the lower(name) index.
+          sql<SqlBool>`users.username like ${pattern} escape ${LIKE_ESCAPE}`,
+          sql<SqlBool>`lower(users.name) like ${pattern} escape ${LIKE_ESCAPE}`,
+          ...(input.phoneNumber === null ? [] : [eb('phone_number', '=', input.phoneNumber)]),
+        ]),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('blocks')
+              .select('blocks.user_id')
+              .whereRef('blocks.user_id', '=', 'users.id')
+              .where('blocks.blocked_user_id', '=', input.viewerId),
+          ),
+        ),
+      )
+      .orderBy('id')
+      .limit(input.limit)
+      .execute()
+  }
+
   findCredentials(username: string) {
     return this.db
       .selectFrom('users')
@@ -88,4 +141,11 @@ export class UserRepository {
   ): Promise<void> {
     await this.db.updateTable('users').set(changes).where('id', '=', id).execute()
   }
+}
+
+const LIKE_ESCAPE = '\\'
+
+/** Makes `%`, `_` and the escape character itself match literally in a LIKE pattern. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`)
 }

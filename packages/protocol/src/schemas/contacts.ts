@@ -2,7 +2,10 @@ import { type Static, Type } from '@sinclair/typebox'
 import { Id, Nullable, NullableTimestamp, Timestamp } from './common.ts'
 import { UserSummary } from './users.ts'
 
-/** A contact is identified by the contact's user id (seed 002: `PUT /api/contacts/456/block`). */
+/**
+ * A contact is identified by the contact's user id (seed 002: `PUT /api/contacts/456/block`). `name` is
+ * the name the caller saved them under; the other fields follow the contact's privacy settings.
+ */
 export const Contact = Type.Object({
   id: Id,
   name: Type.String(),
@@ -23,11 +26,15 @@ export const AddContactBody = Type.Object(
   {
     phone_number: Type.String({ minLength: 3, maxLength: 32 }),
     country_code: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,4}$' })),
-    contact_name: Type.String({ minLength: 1, maxLength: 100 }),
+    contact_name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
   },
   { additionalProperties: false },
 )
 export type AddContactBody = Static<typeof AddContactBody>
+
+/** `/api/contacts/:id`: the contact's user id. */
+export const ContactParams = Type.Object({ id: Id }, { additionalProperties: false })
+export type ContactParams = Static<typeof ContactParams>
 
 export const AddContactResponse = Type.Object({ success: Type.Literal(true), contact: Contact })
 
@@ -56,7 +63,14 @@ export const ContactRequestsResponse = Type.Object({
   outgoing: Type.Array(ContactRequest),
 })
 
-/** Send a contact request by user id or by username (seed 004 finds people by username). */
+/** `/api/contacts/requests/:id`: the request's id. */
+export const ContactRequestParams = Type.Object({ id: Id }, { additionalProperties: false })
+export type ContactRequestParams = Static<typeof ContactRequestParams>
+
+/**
+ * Send a contact request by user id or by username (seed 004 finds people by username): exactly one of
+ * the two.
+ */
 export const SendContactRequestBody = Type.Object(
   {
     user_id: Type.Optional(Id),

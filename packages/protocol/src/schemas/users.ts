@@ -76,6 +76,14 @@ export const PrivacyResponse = Type.Object({ success: Type.Literal(true), privac
 
 export const UserResponse = Type.Object({ success: Type.Literal(true), user: PublicUser })
 
+/** `/api/users/:id`: the target user's id. */
+export const UserParams = Type.Object({ id: Id }, { additionalProperties: false })
+export type UserParams = Static<typeof UserParams>
+
+/**
+ * Username prefix or name prefix (case-insensitive), or an exact phone number in international form.
+ * `cursor` is the opaque `pagination.next_cursor` of the previous page.
+ */
 export const UserSearchQuery = Type.Object(
   {
     q: Type.String({ minLength: 1, maxLength: 100 }),

@@ -32,8 +32,19 @@ export const identity = (dialect: Dialect) => ({
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .addColumn('deleted_at', 'bigint')
       .execute()
-    // Prefix search on names (usernames are covered by their unique index).
-    await db.schema.createIndex('users_name_lower').on('users').expression(sql`lower(name)`).execute()
+    // Prefix search (LIKE 'abc%'). PostgreSQL uses a btree for LIKE only with pattern ops unless the
+    // collation is C; SQLite's LIKE is case-insensitive and matches lower-cased values either way.
+    const patternOps = dialect === 'postgres' ? sql` text_pattern_ops` : sql``
+    await db.schema
+      .createIndex('users_name_lower')
+      .on('users')
+      .expression(sql`lower(name)${patternOps}`)
+      .execute()
+    await db.schema
+      .createIndex('users_username_prefix')
+      .on('users')
+      .expression(sql`username${patternOps}`)
+      .execute()
 
     await db.schema
       .createTable('sessions')
@@ -121,6 +132,15 @@ export const identity = (dialect: Dialect) => ({
       .createIndex('contact_requests_from')
       .on('contact_requests')
       .columns(['from_user_id', 'status', 'id'])
+      .execute()
+
+    // At most one pending request per direction, also under concurrent sends.
+    await db.schema
+      .createIndex('contact_requests_one_pending')
+      .on('contact_requests')
+      .columns(['from_user_id', 'to_user_id'])
+      .unique()
+      .where(sql.ref('status'), '=', 'pending')
       .execute()
 
     await db.schema

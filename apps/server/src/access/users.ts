@@ -1,0 +1,86 @@
+import { normalisePhone } from '../auth/phone.ts'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+import type { Relation } from '../presenters/user.presenter.ts'
+import { type User, UserRepository } from '../store/user.repository.ts'
+import { relationsFor } from './relations.ts'
+
+/**
+ * Loaders for other users. Any signed-in user may address any existing user; a missing or deleted
+ * account is `not_found`. What of the user is shown is the presenters' business (privacy, blocks).
+ */
+export async function userById(deps: Pick<Deps, 'store'>, id: number): Promise<User> {
+  const user = await new UserRepository(deps.store.db).findById(id)
+  if (!user) throw errors.notFound('User')
+  return user
+}
+
+/** `phoneNumber` in E.164 (normalised by the caller). */
+export async function userByPhone(deps: Pick<Deps, 'store'>, phoneNumber: string): Promise<User> {
+  const user = await new UserRepository(deps.store.db).findByPhone(phoneNumber)
+  if (!user) throw errors.notFound('User')
+  return user
+}
+
+export async function userByUsername(deps: Pick<Deps, 'store'>, username: string): Promise<User> {
+  const user = await new UserRepository(deps.store.db).findByUsername(username)
+  if (!user) throw errors.notFound('User')
+  return user
+}
+
+/**
+ * One page of a people search for `viewerId` (see UserRepository.search), with how the viewer stands
+ * to each user found: two queries whatever the page size. `nextCursor` is null on the last page.
+ */
+export async function searchUsers(
+  deps: Pick<Deps, 'store'>,
+  viewerId: number,
+  query: { q: string; limit?: number | undefined; cursor?: string | undefined },
+): Promise<{ users: User[]; relations: Map<number, Relation>; nextCursor: string | null }> {
+  const q = query.q.trim()
+  if (q.length === 0) {
+    throw errors.validation('q must not be blank', [{ field: 'q', message: 'must not be blank' }])
+  }
+  const limit = query.limit ?? 20
+  const rows = await new UserRepository(deps.store.db).search({
+    viewerId,
+    prefix: q,
+    phoneNumber: phoneOrNull(q),
+    afterId: query.cursor === undefined ? null : decodeCursor(query.cursor),
+    limit: limit + 1,
+  })
+  const users = rows.slice(0, limit)
+  const last = users.at(-1)
+  const relations = await relationsFor(
+    deps.store.db,
+    viewerId,
+    users.map((user) => user.id),
+  )
+  return { users, relations, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
+}
+
+const PHONE_LIKE = /^\+?[0-9][0-9\s().-]{5,}$/
+
+/** The query as an E.164 number when it reads as an international number ("+" optional), else null. */
+function phoneOrNull(q: string): string | null {
+  if (!PHONE_LIKE.test(q)) return null
+  try {
+    return normalisePhone(q.startsWith('+') ? q : `+${q}`)
+  } catch {
+    return null
+  }
+}
+
+/** Cursors are opaque to clients: base64url of the last id of the page. */
+function encodeCursor(lastId: number): string {
+  return Buffer.from(String(lastId), 'utf8').toString('base64url')
+}
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8')
+  const id = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(id)) {
+    throw errors.validation('cursor is not valid', [{ field: 'cursor', message: 'is not a valid cursor' }])
+  }
+  return id
+}
