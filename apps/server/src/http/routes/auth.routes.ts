@@ -1,6 +1,5 @@
 import {
   AuthResponse,
-  ErrorResponse,
   LoginBody,
   RefreshBody,
   RefreshResponse,
@@ -20,12 +19,10 @@ import type { Deps } from '../../deps.ts'
 import { errors } from '../../errors.ts'
 import { presentOwnProfile } from '../../presenters/user.presenter.ts'
 import { authenticate, bearerToken, caller } from '../plugins/authenticate.ts'
+import { errorsOf, secured } from '../route-schema.ts'
 import type { App } from '../types.ts'
 
 const tags = ['auth']
-const secured = [{ bearerAuth: [] }]
-const errorsOf = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, ErrorResponse]))
 
 const device = (request: FastifyRequest, deviceName?: string) => ({
   deviceName,

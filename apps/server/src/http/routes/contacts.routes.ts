@@ -7,7 +7,6 @@ import {
   ContactRequestResponse,
   ContactRequestsResponse,
   ContactsResponse,
-  ErrorResponse,
   SendContactRequestBody,
   SuccessOnly,
 } from '@parley/protocol'
@@ -31,11 +30,9 @@ import { presentContact } from '../../presenters/contact.presenter.ts'
 import { presentContactRequest, presentContactRequests } from '../../presenters/contact-request.presenter.ts'
 import type { ContactRequestRow } from '../../store/schema.ts'
 import { authenticate, caller } from '../plugins/authenticate.ts'
+import { errorsOf, secured } from '../route-schema.ts'
 import type { App } from '../types.ts'
 
-const secured = [{ bearerAuth: [] }]
-const errorsOf = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, ErrorResponse]))
 // Realtime presence comes with the gateway; until then nobody is reported online.
 const OFFLINE = { isOnline: false }
 

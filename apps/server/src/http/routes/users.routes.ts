@@ -1,5 +1,4 @@
 import {
-  ErrorResponse,
   PrivacyResponse,
   ProfileResponse,
   UpdatePrivacyBody,
@@ -15,11 +14,9 @@ import { updatePrivacy, updateProfile } from '../../actions/profile.ts'
 import type { Deps } from '../../deps.ts'
 import { NO_RELATION, presentOwnProfile, presentPublicUser } from '../../presenters/user.presenter.ts'
 import { authenticate, caller } from '../plugins/authenticate.ts'
+import { errorsOf, secured } from '../route-schema.ts'
 import type { App } from '../types.ts'
 
-const secured = [{ bearerAuth: [] }]
-const errorsOf = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, ErrorResponse]))
 // Realtime presence comes with the gateway; until then nobody is reported online.
 const OFFLINE = { isOnline: false }
 

@@ -1,0 +1,8 @@
+import { ErrorResponse } from '@parley/protocol'
+
+/** OpenAPI security requirement of routes that need an access token. */
+export const secured = [{ bearerAuth: [] }]
+
+/** The coded error body, documented for each status a route can answer with. */
+export const errorsOf = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, ErrorResponse]))
