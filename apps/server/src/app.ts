@@ -54,14 +54,13 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.decorateRequest('auth', null)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
-    if (!UNLIMITED.has(request.url.split('?')[0] ?? '')) {
-      await enforceLimit(deps, `ip:${request.ip}`, deps.config.rateLimitPerIp)
-    }
   })
   registerErrorHandling(app, {
     bodyLimit: deps.config.bodyLimit,
     onError: (code) => metrics.errorsTotal.inc({ code }),
   })
+  // The API speaks JSON only: a text/plain body is answered 415, not parsed into a string.
+  app.removeContentTypeParser('text/plain')
 
   await app.register(helmet, {
     // Swagger UI at /docs needs inline scripts and styles; everything else keeps helmet's defaults.
@@ -73,6 +72,14 @@ export async function buildApp(deps: Deps): Promise<App> {
   await app.register(cors, {
     origin: origins.includes('*') ? true : origins.length > 0 ? origins : false,
     credentials: false,
+    // Not CORS-safelisted, so a browser client could not read them otherwise.
+    exposedHeaders: ['retry-after', 'x-request-id'],
+  })
+  // After helmet and cors, so a 429 still carries security headers and CORS (a browser can read it).
+  app.addHook('onRequest', async (request) => {
+    if (!UNLIMITED.has(request.url.split('?')[0] ?? '')) {
+      await enforceLimit(deps, `ip:${request.ip}`, deps.config.rateLimitPerIp)
+    }
   })
 
   await app.register(swagger, {

@@ -102,7 +102,7 @@ const boolean = (raw: string): boolean | string =>
 const orNull = (raw: string): string | null => (raw === '' ? null : raw)
 
 /** Maps a config field back to the variable that sets it, for error messages. */
-const FIELD_TO_SETTING: Record<string, SettingName> = {
+const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName> = {
   host: 'PARLEY_HOST',
   port: 'PARLEY_PORT',
   dataDir: 'PARLEY_DATA_DIR',
@@ -122,6 +122,34 @@ const FIELD_TO_SETTING: Record<string, SettingName> = {
   trustProxy: 'PARLEY_TRUST_PROXY',
   logLevel: 'PARLEY_LOG_LEVEL',
 }
+
+/** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
+const EXPECTED: Partial<Record<SettingName, string>> = {
+  PARLEY_PORT: 'an integer from 0 to 65535',
+  PARLEY_DATABASE_URL: 'a postgres:// or postgresql:// URL, or unset for embedded SQLite',
+  PARLEY_REDIS_URL: 'a redis:// or rediss:// URL, or unset for the in-process bus',
+  PARLEY_PUBLIC_URL: 'an http:// or https:// URL',
+  PARLEY_JWT_SECRET: 'at least 32 characters, or unset to generate one',
+  PARLEY_ACCESS_TOKEN_TTL: 'a whole number of seconds, at least 1',
+  PARLEY_REFRESH_TOKEN_TTL: 'a whole number of seconds, at least 1',
+  PARLEY_SMS_DRIVER: '`console` or `twilio`',
+  PARLEY_TWILIO_BASE_URL: 'an http:// or https:// URL',
+  PARLEY_OTP_SENDS_PER_HOUR: 'a whole number, at least 1',
+  PARLEY_OTP_SENDS_PER_IP_PER_HOUR: 'a whole number, at least 1',
+  PARLEY_RATE_LIMIT_PER_IP: 'a whole number, at least 1',
+  PARLEY_RATE_LIMIT_PER_USER: 'a whole number, at least 1',
+  PARLEY_BODY_LIMIT: 'a whole number of bytes, at least 1024',
+  PARLEY_TRUST_PROXY: 'true or false',
+  PARLEY_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+}
+
+/** Never echoed in error messages: they are, or may contain, credentials. */
+const SECRET_SETTINGS = new Set<SettingName>([
+  'PARLEY_JWT_SECRET',
+  'PARLEY_TWILIO_AUTH_TOKEN',
+  'PARLEY_DATABASE_URL',
+  'PARLEY_REDIS_URL',
+])
 
 /** Reads and validates the whole configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -161,18 +189,39 @@ export function loadConfig(env: Env = process.env): Config {
     production: env.NODE_ENV === 'production',
   }
 
-  const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
-    const field = error.path.split('/')[1] ?? ''
-    const setting = FIELD_TO_SETTING[field] ?? field
-    return `${setting}: ${error.message}${error.path.includes('/sms/') ? ` (${error.path.split('/').pop()})` : ''}`
-  })
-  if (candidate.sms.driver === 'console' && candidate.production) {
-    problems.push(
-      'PARLEY_SMS_DRIVER: the console driver prints codes to the log and is refused when NODE_ENV=production',
+  const problems = new Map<SettingName, string>()
+  const problem = (name: SettingName, message?: string) => {
+    if (problems.has(name)) return
+    const shown = SECRET_SETTINGS.has(name) ? '' : `=${JSON.stringify(get(name))}`
+    problems.set(name, `${name}${shown}: ${message ?? `expected ${EXPECTED[name] ?? 'a valid value'}`}`)
+  }
+  // The SMS settings form a union in the schema; check them one by one so the message names the variable.
+  if (smsDriver === 'twilio') {
+    for (const name of [
+      'PARLEY_TWILIO_ACCOUNT_SID',
+      'PARLEY_TWILIO_AUTH_TOKEN',
+      'PARLEY_TWILIO_FROM',
+    ] as const) {
+      if (get(name) === '') problem(name, 'required when PARLEY_SMS_DRIVER=twilio')
+    }
+    if (!/^https?:\/\//.test(get('PARLEY_TWILIO_BASE_URL'))) problem('PARLEY_TWILIO_BASE_URL')
+  } else if (smsDriver !== 'console') {
+    problem('PARLEY_SMS_DRIVER')
+  } else if (candidate.production) {
+    problem(
+      'PARLEY_SMS_DRIVER',
+      'the console driver prints codes to the log and is refused when NODE_ENV=production',
     )
   }
-  if (problems.length > 0) {
-    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`)
+  const smsChecked = problems.size > 0
+  for (const error of Value.Errors(ConfigSchema, candidate)) {
+    const field = (error.path.split('/')[1] ?? '') as keyof typeof FIELD_TO_SETTING
+    const setting = FIELD_TO_SETTING[field]
+    if (!setting || (field === 'sms' && smsChecked)) continue
+    problem(setting)
+  }
+  if (problems.size > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${[...problems.values()].join('\n  ')}`)
   }
   return candidate as Config
 }

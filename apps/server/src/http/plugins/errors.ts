@@ -3,15 +3,26 @@ import { ApiError, errors } from '../../errors.ts'
 import type { App } from '../types.ts'
 
 /** Turns whatever a handler threw into the coded error body; unknown errors never leak their text. */
-export function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | null {
+export function toApiError(
+  error: FastifyError | Error,
+  context: { bodyLimit: number; contentType: string | undefined },
+): ApiError | null {
+  const { bodyLimit } = context
+  // Fastify's message for an unparsable content type does not name it; the request header does.
+  const contentType = context.contentType?.split(';')[0]?.trim() || '(none)'
+
   if (error instanceof ApiError) return error
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
-    const details = fastifyError.validation.map((issue) => ({
-      field:
-        issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || issue.params?.missingProperty || null,
-      message: issue.message,
-    }))
+    const details = fastifyError.validation.map((issue) => {
+      // Ajv names a missing or unexpected property in params, relative to the object at instancePath.
+      const property = issue.params?.missingProperty ?? issue.params?.additionalProperty
+      const path = [
+        ...issue.instancePath.split('/').filter(Boolean),
+        ...(typeof property === 'string' ? [property] : []),
+      ]
+      return { field: path.length > 0 ? path.join('.') : null, message: issue.message }
+    })
     const where = fastifyError.validationContext ?? 'request'
     return errors.validation(
       `Invalid ${where}: ${details.map((d) => `${d.field ?? where} ${d.message}`).join('; ')}`,
@@ -22,13 +33,13 @@ export function toApiError(error: FastifyError | Error, bodyLimit: number): ApiE
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.payloadTooLarge(bodyLimit)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(String(fastifyError.message.split(': ').pop()))
+      return errors.unsupportedMediaType(contentType)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalidBody('The request body is empty but JSON was declared')
   }
   if (fastifyError.statusCode === 400) return errors.invalidBody()
   if (fastifyError.statusCode === 413) return errors.payloadTooLarge(bodyLimit)
-  if (fastifyError.statusCode === 415) return errors.unsupportedMediaType('this')
+  if (fastifyError.statusCode === 415) return errors.unsupportedMediaType(contentType)
   return null
 }
 
@@ -37,7 +48,10 @@ export function registerErrorHandling(
   options: { bodyLimit: number; onError: (code: string) => void },
 ) {
   app.setErrorHandler((error, request, reply) => {
-    const known = toApiError(error as FastifyError, options.bodyLimit)
+    const known = toApiError(error as FastifyError, {
+      bodyLimit: options.bodyLimit,
+      contentType: request.headers['content-type'],
+    })
     const apiError = known ?? errors.internal()
     if (!known) request.log.error({ err: error, req_id: request.id }, 'unhandled error')
     options.onError(apiError.code)

@@ -11,10 +11,13 @@ const Check = Type.Object({
 
 async function timed(check: () => Promise<unknown>) {
   const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
       check(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out after 2 s')), 2000)
+      }),
     ])
     return { status: 'ok' as const, latency_ms: Math.round((performance.now() - started) * 100) / 100 }
   } catch (error) {
@@ -23,6 +26,8 @@ async function timed(check: () => Promise<unknown>) {
       latency_ms: Math.round(performance.now() - started),
       error: error instanceof Error ? error.message : String(error),
     }
+  } finally {
+    clearTimeout(timer)
   }
 }
 
