@@ -12,8 +12,14 @@ import { registerErrorHandling } from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { enforceLimit } from './http/plugins/rate-limit.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
+import { chatRoutes } from './http/routes/chats.routes.ts'
 import { contactRoutes } from './http/routes/contacts.routes.ts'
+import { groupsRoutes } from './http/routes/groups.routes.ts'
 import { healthRoutes } from './http/routes/health.routes.ts'
+import { messageOpsRoutes } from './http/routes/message-ops.routes.ts'
+import { messageRoutes } from './http/routes/messages.routes.ts'
+import { searchRoutes } from './http/routes/search.routes.ts'
+import { syncRoutes } from './http/routes/sync.routes.ts'
 import { userRoutes } from './http/routes/users.routes.ts'
 import { webRoutes } from './http/routes/web.routes.ts'
 import type { App } from './http/types.ts'
@@ -104,6 +110,12 @@ export async function buildApp(deps: Deps): Promise<App> {
   authRoutes(app, deps)
   userRoutes(app, deps)
   contactRoutes(app, deps)
+  chatRoutes(app, deps)
+  messageRoutes(app, deps)
+  groupsRoutes(app, deps)
+  messageOpsRoutes(app, deps)
+  searchRoutes(app, deps)
+  syncRoutes(app, deps)
   webRoutes(app)
   return app
 }

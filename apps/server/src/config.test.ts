@@ -44,6 +44,8 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxy: false,
       logLevel: 'info',
+      maxGroupSize: 1024,
+      updateRetentionDays: 30,
       production: false,
     })
   })

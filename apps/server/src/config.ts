@@ -44,6 +44,11 @@ const Settings = {
   },
   PARLEY_TRUST_PROXY: { default: 'false', doc: 'Trust X-Forwarded-For (set behind a load balancer).' },
   PARLEY_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  PARLEY_MAX_GROUP_SIZE: { default: '1024', doc: 'Most members a group may have.' },
+  PARLEY_UPDATE_RETENTION_DAYS: {
+    default: '30',
+    doc: 'Days an update stays in the per-user log; an older sync cursor gets `resync_required`.',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>
 
 export type SettingName = keyof typeof Settings
@@ -79,6 +84,8 @@ const ConfigSchema = Type.Object({
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
   ),
+  maxGroupSize: Type.Integer({ minimum: 2 }),
+  updateRetentionDays: Positive,
   production: Type.Boolean(),
 })
 export type Config = Static<typeof ConfigSchema>
@@ -121,6 +128,8 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   corsOrigins: 'PARLEY_CORS_ORIGINS',
   trustProxy: 'PARLEY_TRUST_PROXY',
   logLevel: 'PARLEY_LOG_LEVEL',
+  maxGroupSize: 'PARLEY_MAX_GROUP_SIZE',
+  updateRetentionDays: 'PARLEY_UPDATE_RETENTION_DAYS',
 }
 
 /** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
@@ -141,6 +150,8 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_BODY_LIMIT: 'a whole number of bytes, at least 1024',
   PARLEY_TRUST_PROXY: 'true or false',
   PARLEY_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  PARLEY_MAX_GROUP_SIZE: 'a whole number, at least 2',
+  PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
 }
 
 /** Never echoed in error messages: they are, or may contain, credentials. */
@@ -186,6 +197,8 @@ export function loadConfig(env: Env = process.env): Config {
       .filter(Boolean),
     trustProxy: boolean(get('PARLEY_TRUST_PROXY')),
     logLevel: get('PARLEY_LOG_LEVEL'),
+    maxGroupSize: integer(get('PARLEY_MAX_GROUP_SIZE')),
+    updateRetentionDays: integer(get('PARLEY_UPDATE_RETENTION_DAYS')),
     production: env.NODE_ENV === 'production',
   }
 

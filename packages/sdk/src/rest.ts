@@ -2,18 +2,23 @@ import type {
   AddContactBody,
   ApiErrorBody,
   AuthResponse,
+  Chat,
   Contact,
   ContactRequest,
   ErrorCode,
+  HistoryQuery,
   LoginBody,
+  Message,
   OwnProfile,
   PrivacySettings,
   PublicUser,
   RefreshResponse,
   RegisterBody,
   SendContactRequestBody,
+  SendMessageBody,
   SendOtpBody,
   Session,
+  SyncResponse,
   UpdatePrivacyBody,
   UpdateProfileBody,
   VerifyOtpBody,
@@ -211,6 +216,55 @@ export class RestClient {
      * @example `await client.contacts.rejectRequest(7)`
      */
     rejectRequest: (id: number) => this.call<{ success: true }>('DELETE', `/api/contacts/requests/${id}`),
+  }
+
+  readonly chats = {
+    /** Opens (or returns) the private chat with a user. @example `const { chat } = await client.chats.open(42)` */
+    open: (userId: number) =>
+      this.call<{ success: true; chat: Chat }>('POST', '/api/chats', {
+        body: { type: 'private', user_id: userId },
+      }),
+    /** @example `const { chat } = await client.chats.get(7)` */
+    get: (chatId: number) => this.call<{ success: true; chat: Chat }>('GET', `/api/chats/${chatId}`),
+  }
+
+  readonly messages = {
+    /**
+     * Sends a message; retry with the same `client_msg_id` until answered — the server keeps one.
+     * @example `await client.messages.send(7, { message_type: 'text', content: 'hi', client_msg_id: crypto.randomUUID() })`
+     */
+    send: (chatId: number, body: SendMessageBody) =>
+      this.call<{ success: true; message: Message }>('POST', `/api/chats/${chatId}/messages`, { body }),
+    /** A page of history, oldest first. @example `const { messages } = await client.messages.history(7, { limit: 50 })` */
+    history: (chatId: number, query: HistoryQuery = {}) =>
+      this.call<{
+        success: true
+        messages: Message[]
+        pagination: {
+          has_more_before: boolean
+          has_more_after: boolean
+          has_more: boolean
+          next_before_message_id: number | null
+        }
+      }>('GET', `/api/chats/${chatId}/messages`, { query: { ...query } }),
+    /** @example `await client.messages.read(7, lastMessageId)` */
+    read: (chatId: number, messageId: number) =>
+      this.call<{ success: true; read_at: string; read_seq: number }>('PUT', `/api/chats/${chatId}/read`, {
+        body: { message_id: messageId },
+      }),
+  }
+
+  /**
+   * Your updates after `since`; with `timeout` (seconds) it long-polls for the first one.
+   * @example
+   * ```ts
+   * let since = 0
+   * const page = await client.sync(since, { timeout: 25 })
+   * if ('updates' in page) since = page.next_seq
+   * ```
+   */
+  sync(since: number, options: { limit?: number; timeout?: number } = {}) {
+    return this.call<SyncResponse>('GET', '/api/sync', { query: { since, ...options } })
   }
 
   private keep(answer: AuthResponse): AuthResponse {

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely'
 import pg from 'pg'
 import type { Database } from './schema.ts'
+import { GroupCommitWriter, transactionWriter, type Writer } from './writer.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
 export type Db = Kysely<Database>
@@ -13,6 +14,8 @@ export type Executor = Kysely<Database> | Transaction<Database>
 export interface Store {
   db: Db
   dialect: Dialect
+  /** Transactions whose changes users see (messages, the update log): group-committed on SQLite. */
+  writer: Writer
   close(): Promise<void>
 }
 
@@ -28,13 +31,13 @@ export function openSqlite(file: string): Store {
   database.pragma('foreign_keys = ON')
   database.pragma('busy_timeout = 5000')
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
-  return { db, dialect: 'sqlite', close: () => db.destroy() }
+  return { db, dialect: 'sqlite', writer: new GroupCommitWriter(db), close: () => db.destroy() }
 }
 
 export function openPostgres(connectionString: string, options: { maxConnections?: number } = {}): Store {
   const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 20 })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return { db, dialect: 'postgres', close: () => db.destroy() }
+  return { db, dialect: 'postgres', writer: transactionWriter(db), close: () => db.destroy() }
 }
 
 /** A unique index refused the row: the loser of a race reads the winner's row or answers `conflict`. */

@@ -13,6 +13,15 @@ export interface Database {
   blocks: BlocksTable
   contact_requests: ContactRequestsTable
   server_secrets: ServerSecretsTable
+  chats: ChatsTable
+  chat_members: ChatMembersTable
+  messages: MessagesTable
+  message_edits: MessageEditsTable
+  message_hidden: MessageHiddenTable
+  reactions: ReactionsTable
+  changes: ChangesTable
+  user_updates: UserUpdatesTable
+  user_seqs: UserSeqsTable
 }
 
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody'
@@ -99,4 +108,93 @@ export type ContactRequestRow = Selectable<ContactRequestsTable>
 export interface ServerSecretsTable {
   name: string
   value: string
+}
+
+export interface ChatsTable {
+  id: Generated<number>
+  type: 'private' | 'group'
+  name: string | null
+  description: string | null
+  avatar_url: string | null
+  created_by: number | null
+  private_pair: string | null
+  last_seq: number
+  last_activity_at: number
+  created_at: number
+  updated_at: number
+}
+export type ChatRow = Selectable<ChatsTable>
+
+export interface ChatMembersTable {
+  chat_id: number
+  user_id: number
+  role: 'admin' | 'member'
+  joined_at: number
+  left_at: number | null
+  muted_until: number | null
+  pinned_at: number | null
+  archived_at: number | null
+  delivered_seq: number
+  delivered_at: number | null
+  read_seq: number
+  read_at: number | null
+}
+export type ChatMemberRow = Selectable<ChatMembersTable>
+
+export interface MessagesTable {
+  id: Generated<number>
+  chat_id: number
+  seq: number
+  sender_id: number | null
+  client_msg_id: string | null
+  message_type: 'text' | 'location' | 'contact' | 'system'
+  content: string | null
+  payload: string | null
+  reply_to_message_id: number | null
+  forwarded_from_message_id: number | null
+  created_at: number
+  edited_at: number | null
+  deleted_at: number | null
+}
+export type MessageRow = Selectable<MessagesTable>
+
+export interface MessageEditsTable {
+  id: Generated<number>
+  message_id: number
+  content: string | null
+  created_at: number
+}
+
+export interface MessageHiddenTable {
+  user_id: number
+  message_id: number
+  created_at: number
+}
+
+export interface ReactionsTable {
+  message_id: number
+  user_id: number
+  emoji: string
+  created_at: number
+}
+
+export interface ChangesTable {
+  id: Generated<number>
+  type: string
+  data: string
+  created_at: number
+}
+
+export interface UserUpdatesTable {
+  user_id: number
+  seq: number
+  change_id: number
+  created_at: number
+}
+
+export interface UserSeqsTable {
+  user_id: number
+  seq: number
+  purged_through: number
+  acked_seq: number
 }

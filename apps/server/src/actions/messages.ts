@@ -1,0 +1,150 @@
+import type { Message, SendMessageBody } from '@parley/protocol'
+import { messageViews } from '../access/message-views.ts'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+import { iso } from '../presenters/time.ts'
+import { ChatRepository } from '../store/chat.repository.ts'
+import { isUniqueViolation } from '../store/db.ts'
+import { MessageRepository } from '../store/message.repository.ts'
+import type { ChatMemberRow, ChatRow, MessageRow } from '../store/schema.ts'
+import { blockedRecipients } from './chats.ts'
+import { commit } from './commit.ts'
+
+type MessageDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
+
+/** Checks a send's body for its message type; returns the content and payload to store. */
+function contentOf(body: SendMessageBody): { content: string | null; payload: string | null } {
+  switch (body.message_type) {
+    case 'text': {
+      const content = body.content ?? ''
+      if (content.trim() === '')
+        throw errors.validation('A text message needs content', [
+          { field: 'content', message: 'must not be empty' },
+        ])
+      return { content, payload: null }
+    }
+    case 'location':
+      if (!body.location)
+        throw errors.validation('A location message needs location', [
+          { field: 'location', message: 'is required' },
+        ])
+      return { content: body.content?.trim() || null, payload: JSON.stringify({ location: body.location }) }
+    case 'contact':
+      if (!body.contact)
+        throw errors.validation('A contact message needs contact', [
+          { field: 'contact', message: 'is required' },
+        ])
+      return { content: body.content?.trim() || null, payload: JSON.stringify({ contact: body.contact }) }
+  }
+}
+
+/**
+ * Sends a message. Idempotent on (sender, client_msg_id): a retry — concurrent, after a reconnect, or
+ * on another node — answers the original message with `created: false`. The message and its
+ * `message:new` updates for every current member's log (the sender's other devices included) commit
+ * together; a recipient who blocked the sender in a private chat never gets it.
+ */
+export async function sendMessage(
+  deps: MessageDeps,
+  input: { actorId: number; chat: ChatRow; body: SendMessageBody },
+): Promise<{ message: Message; created: boolean }> {
+  const { actorId, chat, body } = input
+  const original = () => new MessageRepository(deps.store.db).findByClientId(actorId, body.client_msg_id)
+  const replay = async (row: MessageRow) => ({
+    message: await presentFor(deps, actorId, row),
+    created: false,
+  })
+  const earlier = await original()
+  if (earlier) return replay(earlier)
+
+  const { content, payload } = contentOf(body)
+  if (body.reply_to_message_id) {
+    const target = await new MessageRepository(deps.store.db).findById(body.reply_to_message_id)
+    if (
+      !target ||
+      target.chat_id !== chat.id ||
+      (await new MessageRepository(deps.store.db).isHiddenFor(target.id, actorId))
+    ) {
+      throw errors.validation('reply_to_message_id does not name a message of this chat', [
+        { field: 'reply_to_message_id', message: 'not found in this chat' },
+      ])
+    }
+  }
+  try {
+    const outcome = await commit(deps, async (trx, log) => {
+      const chats = new ChatRepository(trx)
+      const messages = new MessageRepository(trx)
+      // Inside the unit of work: on SQLite a retry batched with the original sees it here.
+      const duplicate = await messages.findByClientId(actorId, body.client_msg_id)
+      if (duplicate) return { kind: 'duplicate' as const, row: duplicate }
+      if (!(await chats.findActiveMember(chat.id, actorId))) throw errors.notFound('Chat')
+      const seq = await chats.nextSeq(chat.id, log.now)
+      const row = await messages.insert({
+        chat_id: chat.id,
+        seq,
+        sender_id: actorId,
+        client_msg_id: body.client_msg_id,
+        message_type: body.message_type,
+        content,
+        payload,
+        reply_to_message_id: body.reply_to_message_id ?? null,
+        forwarded_from_message_id: null,
+        created_at: log.now,
+        edited_at: null,
+        deleted_at: null,
+      })
+      const members = await chats.activeMembers(chat.id)
+      const memberIds = members.map((member) => member.user_id)
+      const blocked = await blockedRecipients(trx, chat, actorId, memberIds)
+      await messages.hideFor(row.id, [...blocked], log.now)
+      const [view] = await messageViews(trx, actorId, [chat], [row], members)
+      if (!view) throw new Error('message vanished in its own transaction')
+      await log.append(
+        'message:new',
+        { chat_id: chat.id, message: view },
+        memberIds.filter((id) => !blocked.has(id)),
+      )
+      return { kind: 'sent' as const, view }
+    })
+    return outcome.kind === 'sent' ? { message: outcome.view, created: true } : replay(outcome.row)
+  } catch (error) {
+    // Two nodes (or PostgreSQL transactions) raced with one client_msg_id: the unique index kept one.
+    if (!isUniqueViolation(error)) throw error
+    const winner = await original()
+    if (!winner) throw error
+    return replay(winner)
+  }
+}
+
+async function presentFor(deps: Pick<Deps, 'store'>, viewerId: number, row: MessageRow): Promise<Message> {
+  const chat = await new ChatRepository(deps.store.db).findById(row.chat_id)
+  if (!chat) throw errors.notFound('Message')
+  const [view] = await messageViews(deps.store.db, viewerId, [chat], [row])
+  if (!view) throw errors.notFound('Message')
+  return view
+}
+
+/**
+ * Moves the reader's read watermark up to `message` (never back) and tells every member, so senders
+ * see blue ticks and the reader's other devices clear the unread count.
+ */
+export async function markRead(
+  deps: MessageDeps,
+  input: { actorId: number; chat: ChatRow; member: ChatMemberRow; message: MessageRow },
+): Promise<{ readSeq: number; readAt: number }> {
+  const { actorId, chat, message } = input
+  return commit(deps, async (trx, log) => {
+    const chats = new ChatRepository(trx)
+    if (!(await chats.advanceRead(chat.id, actorId, message.seq, log.now))) {
+      const current = await chats.findActiveMember(chat.id, actorId)
+      return { readSeq: current?.read_seq ?? input.member.read_seq, readAt: current?.read_at ?? log.now }
+    }
+    const members = await chats.activeMembers(chat.id)
+    await log.append(
+      'message:read',
+      { chat_id: chat.id, user_id: actorId, read_seq: message.seq, read_at: iso(log.now) },
+      members.map((member) => member.user_id),
+    )
+    return { readSeq: message.seq, readAt: log.now }
+  })
+}

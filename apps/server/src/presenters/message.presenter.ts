@@ -1,0 +1,93 @@
+import type {
+  Location,
+  Message,
+  MessageStatus,
+  ReactionSummary,
+  SharedContact,
+  SystemEvent,
+} from '@parley/protocol'
+import type { MessageRow } from '../store/schema.ts'
+import type { User } from '../store/user.repository.ts'
+import { iso, isoOrNull } from './time.ts'
+
+/** What presenting a page of messages needs besides the rows; loaded in a constant number of queries. */
+export interface MessageContext {
+  viewerId: number
+  isGroup: boolean
+  users: ReadonlyMap<number, User>
+  reactions: ReadonlyMap<number, ReadonlyArray<{ user_id: number; emoji: string }>>
+  replies: ReadonlyMap<number, MessageRow>
+  /** Watermarks of the chat's current members other than the viewer (for the sender's ticks). */
+  otherWatermarks: ReadonlyArray<{ delivered_seq: number; read_seq: number }>
+}
+
+type Payload = { location?: Location; contact?: SharedContact; system?: SystemEvent }
+
+const parsePayload = (row: MessageRow): Payload => (row.payload ? (JSON.parse(row.payload) as Payload) : {})
+
+export function summariseReactions(
+  reactions: ReadonlyArray<{ user_id: number; emoji: string }>,
+  users: ReadonlyMap<number, User>,
+): ReactionSummary[] {
+  const byEmoji = new Map<string, ReactionSummary>()
+  for (const { user_id, emoji } of reactions) {
+    const summary = byEmoji.get(emoji) ?? { emoji, count: 0, users: [] }
+    summary.count += 1
+    summary.users.push({ id: user_id, name: users.get(user_id)?.name ?? 'Deleted user' })
+    byEmoji.set(emoji, summary)
+  }
+  return [...byEmoji.values()]
+}
+
+/** sent → delivered (every other member has it) → read (every other member read it). */
+export function statusFor(
+  seq: number,
+  others: ReadonlyArray<{ delivered_seq: number; read_seq: number }>,
+): { status: MessageStatus; delivered: number; read: number } {
+  const read = others.filter((member) => member.read_seq >= seq).length
+  const delivered = others.filter((member) => member.delivered_seq >= seq).length
+  const everyone = others.length
+  const status =
+    everyone > 0 && read === everyone ? 'read' : everyone > 0 && delivered === everyone ? 'delivered' : 'sent'
+  return { status, delivered, read }
+}
+
+export function presentMessage(row: MessageRow, ctx: MessageContext): Message {
+  const deleted = row.deleted_at !== null
+  const payload = deleted ? {} : parsePayload(row)
+  const sender = row.sender_id === null ? undefined : ctx.users.get(row.sender_id)
+  const reply = row.reply_to_message_id === null ? undefined : ctx.replies.get(row.reply_to_message_id)
+  const own = row.sender_id === ctx.viewerId && row.message_type !== 'system'
+  const ticks = own ? statusFor(row.seq, ctx.otherWatermarks) : null
+  return {
+    id: row.id,
+    chat_id: row.chat_id,
+    seq: row.seq,
+    sender_id: row.sender_id,
+    sender: sender ? { id: sender.id, name: sender.name, avatar_url: sender.avatar_url } : null,
+    client_msg_id: own ? row.client_msg_id : null,
+    message_type: row.message_type,
+    content: deleted ? null : row.content,
+    location: payload.location ?? null,
+    contact: payload.contact ?? null,
+    system: payload.system ?? null,
+    reply_to_message_id: row.reply_to_message_id,
+    reply_to: reply
+      ? {
+          id: reply.id,
+          sender_id: reply.sender_id,
+          message_type: reply.message_type,
+          content: reply.deleted_at === null ? (reply.content?.slice(0, 200) ?? null) : null,
+          deleted: reply.deleted_at !== null,
+        }
+      : null,
+    forwarded: row.forwarded_from_message_id !== null,
+    reactions: deleted ? [] : summariseReactions(ctx.reactions.get(row.id) ?? [], ctx.users),
+    status: ticks?.status ?? null,
+    delivered_count: ticks && ctx.isGroup ? ticks.delivered : null,
+    read_count: ticks && ctx.isGroup ? ticks.read : null,
+    deleted,
+    sent_at: iso(row.created_at),
+    edited_at: isoOrNull(row.edited_at),
+  }
+}

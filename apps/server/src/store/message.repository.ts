@@ -1,0 +1,155 @@
+import { type SqlBool, sql } from 'kysely'
+import type { Executor } from './db.ts'
+import type { MessageRow } from './schema.ts'
+
+export const MESSAGE_COLUMNS = [
+  'messages.id',
+  'messages.chat_id',
+  'messages.seq',
+  'messages.sender_id',
+  'messages.client_msg_id',
+  'messages.message_type',
+  'messages.content',
+  'messages.payload',
+  'messages.reply_to_message_id',
+  'messages.forwarded_from_message_id',
+  'messages.created_at',
+  'messages.edited_at',
+  'messages.deleted_at',
+] as const
+
+export class MessageRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(message: Omit<MessageRow, 'id'>): Promise<MessageRow> {
+    const { id } = await this.db
+      .insertInto('messages')
+      .values(message)
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    return { ...message, id }
+  }
+
+  findById(id: number): Promise<MessageRow | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('messages.id', '=', id)
+      .executeTakeFirst()
+  }
+
+  findByIds(ids: readonly number[]): Promise<MessageRow[]> {
+    if (ids.length === 0) return Promise.resolve([])
+    return this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('messages.id', 'in', [...new Set(ids)])
+      .execute()
+  }
+
+  findByClientId(senderId: number, clientMsgId: string): Promise<MessageRow | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('messages.sender_id', '=', senderId)
+      .where('messages.client_msg_id', '=', clientMsgId)
+      .executeTakeFirst()
+  }
+
+  /**
+   * A page of a chat's history as `viewerId` sees it (messages they hid are left out), by per-chat seq:
+   * `before` → newest first below it, `after` → oldest first above it. Keyset only.
+   */
+  page(input: {
+    chatId: number
+    viewerId: number
+    direction: 'before' | 'after'
+    seq: number
+    limit: number
+  }): Promise<MessageRow[]> {
+    return this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('messages.chat_id', '=', input.chatId)
+      .where('messages.seq', input.direction === 'before' ? '<' : '>', input.seq)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('message_hidden')
+              .select('message_hidden.message_id')
+              .whereRef('message_hidden.message_id', '=', 'messages.id')
+              .where('message_hidden.user_id', '=', input.viewerId),
+          ),
+        ),
+      )
+      .orderBy('messages.seq', input.direction === 'before' ? 'desc' : 'asc')
+      .limit(input.limit)
+      .execute()
+  }
+
+  isHiddenFor(messageId: number, userId: number): Promise<boolean> {
+    return this.db
+      .selectFrom('message_hidden')
+      .select('message_id')
+      .where('message_id', '=', messageId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+      .then((row) => row !== undefined)
+  }
+
+  async hideFor(messageId: number, userIds: readonly number[], now: number): Promise<void> {
+    if (userIds.length === 0) return
+    await this.db
+      .insertInto('message_hidden')
+      .values(userIds.map((userId) => ({ user_id: userId, message_id: messageId, created_at: now })))
+      .onConflict((oc) => oc.columns(['user_id', 'message_id']).doNothing())
+      .execute()
+  }
+
+  reactionsOf(messageIds: readonly number[]) {
+    if (messageIds.length === 0) return Promise.resolve([])
+    return this.db
+      .selectFrom('reactions')
+      .select(['message_id', 'user_id', 'emoji', 'created_at'])
+      .where('message_id', 'in', [...new Set(messageIds)])
+      .orderBy('created_at')
+      .execute()
+  }
+
+  /** The newest message of each chat that `viewerId` has not hidden, in one query. */
+  lastVisibleOf(chatIds: readonly number[], viewerId: number): Promise<MessageRow[]> {
+    if (chatIds.length === 0) return Promise.resolve([])
+    return this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('messages.chat_id', 'in', [...new Set(chatIds)])
+      .where(
+        'messages.seq',
+        '=',
+        sql<number>`(select max(m2.seq) from messages m2 where m2.chat_id = messages.chat_id and not exists (select 1 from message_hidden h where h.message_id = m2.id and h.user_id = ${viewerId}))`,
+      )
+      .execute()
+  }
+
+  /** Unread messages per chat for `viewerId`: after their read watermark, from others, not hidden. */
+  async unreadCounts(chatIds: readonly number[], viewerId: number): Promise<Map<number, number>> {
+    if (chatIds.length === 0) return new Map()
+    const rows = await this.db
+      .selectFrom('messages')
+      .innerJoin('chat_members', (join) =>
+        join.onRef('chat_members.chat_id', '=', 'messages.chat_id').on('chat_members.user_id', '=', viewerId),
+      )
+      .select(['messages.chat_id', (eb) => eb.fn.countAll<number>().as('count')])
+      .where('messages.chat_id', 'in', [...new Set(chatIds)])
+      .whereRef('messages.seq', '>', 'chat_members.read_seq')
+      .where((eb) => eb.or([eb('messages.sender_id', '!=', viewerId), eb('messages.sender_id', 'is', null)]))
+      .where('messages.message_type', '!=', 'system')
+      .where('messages.deleted_at', 'is', null)
+      .where(
+        sql<SqlBool>`not exists (select 1 from message_hidden h where h.message_id = messages.id and h.user_id = ${viewerId})`,
+      )
+      .groupBy('messages.chat_id')
+      .execute()
+    return new Map(rows.map((row) => [Number(row.chat_id), Number(row.count)]))
+  }
+}

@@ -1,0 +1,80 @@
+import { sql, type Transaction } from 'kysely'
+import type { Db } from './db.ts'
+import type { Database } from './schema.ts'
+
+export type Work<T> = (trx: Transaction<Database>) => Promise<T>
+
+/** Runs writes that must commit together; answers only after the commit (DESIGN §3.1). */
+export interface Writer {
+  write<T>(work: Work<T>): Promise<T>
+}
+
+/** PostgreSQL: one transaction per unit of work; the server does group commit itself. */
+export function transactionWriter(db: Db): Writer {
+  return { write: (work) => db.transaction().execute(work) }
+}
+
+interface Job {
+  work: Work<unknown>
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+const MAX_BATCH = 256
+
+/**
+ * SQLite group commit: units of work that arrive while a commit is in flight share the next
+ * transaction, so one fsync serves many sends. Each unit runs inside its own savepoint, so a unit
+ * that fails rolls back alone; every unit is answered only after the shared COMMIT returned.
+ */
+export class GroupCommitWriter implements Writer {
+  private readonly queue: Job[] = []
+  private draining = false
+
+  constructor(private readonly db: Db) {}
+
+  write<T>(work: Work<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject })
+      if (!this.draining) void this.drain()
+    })
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true
+    try {
+      while (this.queue.length > 0) {
+        // Let pending I/O callbacks enqueue their work first, so concurrent sends share one commit.
+        await new Promise((resolve) => setImmediate(resolve))
+        const batch = this.queue.splice(0, MAX_BATCH)
+        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = []
+        try {
+          await this.db.transaction().execute(async (trx) => {
+            for (const job of batch) {
+              await sql`savepoint unit`.execute(trx)
+              try {
+                const value = await job.work(trx)
+                await sql`release savepoint unit`.execute(trx)
+                outcomes.push({ ok: true, value })
+              } catch (error) {
+                await sql`rollback to savepoint unit`.execute(trx)
+                await sql`release savepoint unit`.execute(trx)
+                outcomes.push({ ok: false, error })
+              }
+            }
+          })
+        } catch (error) {
+          for (const job of batch) job.reject(error)
+          continue
+        }
+        batch.forEach((job, index) => {
+          const outcome = outcomes[index]
+          if (outcome?.ok) job.resolve(outcome.value)
+          else job.reject(outcome?.error)
+        })
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+}
