@@ -1,6 +1,7 @@
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { buildDeps } from './deps.ts'
+import { startScheduler } from './jobs/scheduler.ts'
 
 async function main() {
   let config: ReturnType<typeof loadConfig>
@@ -16,6 +17,7 @@ async function main() {
   const deps = await buildDeps(config)
   const app = await buildApp(deps)
   await app.listen({ host: config.host, port: config.port })
+  const jobs = startScheduler(deps)
   deps.log.info(
     { database: deps.store.dialect, bus: config.redisUrl ? 'redis' : 'memory', sms: config.sms.driver },
     `Parley listening on http://localhost:${config.port}`,
@@ -27,6 +29,7 @@ async function main() {
     stopping = true
     deps.log.info({ signal }, 'shutting down')
     await app.close()
+    await jobs.stop()
     await deps.close()
     process.exit(0)
   }

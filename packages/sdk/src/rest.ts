@@ -1,24 +1,36 @@
 import type {
   AddContactBody,
+  AddMembersResponse,
   ApiErrorBody,
   AuthResponse,
   Chat,
+  ChatListQuery,
+  ChatListResponse,
+  ChatSettingsBody,
   Contact,
   ContactRequest,
+  CreateGroupBody,
   ErrorCode,
+  Group,
+  GroupInfo,
   HistoryQuery,
   LoginBody,
+  MemberRoleResponse,
   Message,
+  NotAdded,
   OwnProfile,
   PrivacySettings,
   PublicUser,
   RefreshResponse,
   RegisterBody,
+  SearchQuery,
+  SearchResponse,
   SendContactRequestBody,
   SendMessageBody,
   SendOtpBody,
   Session,
   SyncResponse,
+  UpdateGroupBody,
   UpdatePrivacyBody,
   UpdateProfileBody,
   VerifyOtpBody,
@@ -218,6 +230,40 @@ export class RestClient {
     rejectRequest: (id: number) => this.call<{ success: true }>('DELETE', `/api/contacts/requests/${id}`),
   }
 
+  readonly groups = {
+    /**
+     * Creates a group with you as its admin; its id works in every `client.chats` / `client.messages` call.
+     * @example `const { group, not_added } = await client.groups.create({ name: 'Dev Team', participants: [42, 43] })`
+     */
+    create: (body: CreateGroupBody) =>
+      this.call<{ success: true; group: Group; not_added: NotAdded[] }>('POST', '/api/groups', { body }),
+    /** Group info with its members (members only). @example `const { group } = await client.groups.get(7)` */
+    get: (groupId: number) => this.call<{ success: true; group: GroupInfo }>('GET', `/api/groups/${groupId}`),
+    /** Renames the group or changes its description (admins). @example `await client.groups.update(7, { name: 'Core' })` */
+    update: (groupId: number, body: UpdateGroupBody) =>
+      this.call<{ success: true; group: Group }>('PUT', `/api/groups/${groupId}`, { body }),
+    /**
+     * Adds members (admins); users who could not be added come back in `not_added`.
+     * @example `const { added_members, not_added } = await client.groups.addMembers(7, [42, 43])`
+     */
+    addMembers: (groupId: number, userIds: number[]) =>
+      this.call<AddMembersResponse>('POST', `/api/groups/${groupId}/members`, {
+        body: { user_ids: userIds },
+      }),
+    /** Removes a member (admins); your own id leaves. @example `await client.groups.removeMember(7, 42)` */
+    removeMember: (groupId: number, userId: number) =>
+      this.call<{ success: true; message?: string }>('DELETE', `/api/groups/${groupId}/members/${userId}`),
+    /** @example `await client.groups.leave(7)` */
+    leave: (groupId: number) =>
+      this.call<{ success: true; message?: string }>('POST', `/api/groups/${groupId}/leave`),
+    /** Makes a member an admin (admins). @example `await client.groups.promote(7, 42)` */
+    promote: (groupId: number, userId: number) =>
+      this.call<MemberRoleResponse>('PUT', `/api/groups/${groupId}/admins/${userId}`),
+    /** Makes an admin a plain member again (admins; not the only admin). @example `await client.groups.demote(7, 42)` */
+    demote: (groupId: number, userId: number) =>
+      this.call<MemberRoleResponse>('DELETE', `/api/groups/${groupId}/admins/${userId}`),
+  }
+
   readonly chats = {
     /** Opens (or returns) the private chat with a user. @example `const { chat } = await client.chats.open(42)` */
     open: (userId: number) =>
@@ -226,6 +272,40 @@ export class RestClient {
       }),
     /** @example `const { chat } = await client.chats.get(7)` */
     get: (chatId: number) => this.call<{ success: true; chat: Chat }>('GET', `/api/chats/${chatId}`),
+    /**
+     * Your chats, pinned first, then by last activity; `archived: true` lists the archived ones only.
+     * @example
+     * ```ts
+     * let page = await client.chats.list({ limit: 50 })
+     * while (page.pagination.next_cursor) page = await client.chats.list({ cursor: page.pagination.next_cursor })
+     * ```
+     */
+    list: (query: ChatListQuery = {}) =>
+      this.call<ChatListResponse>('GET', '/api/chats', {
+        query: {
+          limit: query.limit,
+          cursor: query.cursor,
+          archived: query.archived === undefined ? undefined : String(query.archived),
+        },
+      }),
+    /**
+     * Mutes, pins or archives a chat for you; fields left out stay as they are.
+     * @example `await client.chats.settings(7, { pinned: true, muted_until: '2030-01-01T00:00:00Z' })`
+     */
+    settings: (chatId: number, body: ChatSettingsBody) =>
+      this.call<{ success: true; chat: Chat }>('PUT', `/api/chats/${chatId}/settings`, { body }),
+  }
+
+  /**
+   * Full-text search over the messages you can see; every word of `q` must match (as a word prefix).
+   * @example
+   * ```ts
+   * const { results } = await client.search('lunch friday', { chat_id: 7 })
+   * results[0]?.snippet // "…see you at <<lunch>> on <<friday>>…"
+   * ```
+   */
+  search(q: string, options: Omit<SearchQuery, 'q'> = {}) {
+    return this.call<SearchResponse>('GET', '/api/search', { query: { q, ...options } })
   }
 
   readonly messages = {
@@ -252,6 +332,71 @@ export class RestClient {
       this.call<{ success: true; read_at: string; read_seq: number }>('PUT', `/api/chats/${chatId}/read`, {
         body: { message_id: messageId },
       }),
+    /**
+     * Edits a text message you sent; members get `message:edited`.
+     * @example `const { message } = await client.messages.edit(messageId, 'fixed the typo')`
+     */
+    edit: (messageId: number, content: string) =>
+      this.call<{ success: true; message: Message }>('PUT', `/api/messages/${messageId}`, {
+        body: { content },
+      }),
+    /**
+     * Earlier versions of a message, oldest first (`edited_at`: when each was replaced).
+     * @example `const { edits } = await client.messages.edits(messageId)`
+     */
+    edits: (messageId: number) =>
+      this.call<{ success: true; edits: Array<{ content: string | null; edited_at: string }> }>(
+        'GET',
+        `/api/messages/${messageId}/edits`,
+      ),
+    /**
+     * Deletes a message for yourself (default) or, as its sender or a group admin, for everyone.
+     * @example `await client.messages.delete(messageId, { for: 'everyone' })`
+     */
+    delete: (messageId: number, options: { for?: 'everyone' | 'me' } = {}) =>
+      this.call<{ success: true; message?: string }>('DELETE', `/api/messages/${messageId}`, {
+        query: { for: options.for },
+      }),
+    /**
+     * Sends a copy of a message into up to 20 of your chats; answers the copies in `chatIds` order.
+     * @example `const { messages } = await client.messages.forward(messageId, [chatA, chatB])`
+     */
+    forward: (messageId: number, chatIds: number[]) =>
+      this.call<{ success: true; messages: Message[] }>('POST', `/api/messages/${messageId}/forward`, {
+        body: { chat_ids: chatIds },
+      }),
+    /**
+     * Reacts with one emoji (again with the same emoji: no change); answers that emoji's count.
+     * @example `const { reaction } = await client.messages.react(messageId, '👍')`
+     */
+    react: (messageId: number, emoji: string) =>
+      this.call<{ success: true; reaction: { message_id: number; emoji: string; count: number } }>(
+        'POST',
+        `/api/messages/${messageId}/reactions`,
+        { body: { emoji } },
+      ),
+    /**
+     * Takes your reaction back; answers that emoji's remaining count.
+     * @example `await client.messages.unreact(messageId, '👍')`
+     */
+    unreact: (messageId: number, emoji: string) =>
+      this.call<{ success: true; reaction: { message_id: number; emoji: string; count: number } }>(
+        'DELETE',
+        `/api/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`,
+      ),
+    /**
+     * Who has your message delivered and read (sender only).
+     * @example `const { receipts } = await client.messages.receipts(messageId)`
+     */
+    receipts: (messageId: number) =>
+      this.call<{
+        success: true
+        receipts: Array<{
+          user: { id: number; name: string }
+          delivered_at: string | null
+          read_at: string | null
+        }>
+      }>('GET', `/api/messages/${messageId}/receipts`),
   }
 
   /**

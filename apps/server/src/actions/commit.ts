@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely'
 import type { Deps } from '../deps.ts'
 import { publishUpdates } from '../realtime/publish.ts'
 import type { Database } from '../store/schema.ts'
-import { type Appended, appendUpdate } from '../store/update-log.repository.ts'
+import { type Appended, appendUpdate, lockCounters } from '../store/update-log.repository.ts'
 
 /** Collects the updates an action appends inside its transaction, to publish them after commit. */
 export class UpdateLog {
@@ -20,6 +20,14 @@ export class UpdateLog {
     audience: Iterable<number>,
   ): Promise<void> {
     this.appended.push(await appendUpdate(this.trx, { type, data, audience, now: this.now }))
+  }
+
+  /**
+   * Before appending several updates with different audiences in one unit: takes every recipient's
+   * counter row at once, in ascending order, so the unit cannot deadlock with another (PostgreSQL).
+   */
+  async lockAudience(audience: Iterable<number>): Promise<void> {
+    await lockCounters(this.trx, audience)
   }
 }
 

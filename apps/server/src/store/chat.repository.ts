@@ -1,5 +1,13 @@
+import { type SqlBool, sql } from 'kysely'
 import type { Executor } from './db.ts'
 import type { ChatMemberRow, ChatRow } from './schema.ts'
+
+/** Where a chat sits in a member's chat list: `group` 0 = pinned, 1 = not; `time` pinned or activity time. */
+export interface ChatListKey {
+  group: number
+  time: number
+  id: number
+}
 
 export const CHAT_COLUMNS = [
   'id',
@@ -54,6 +62,94 @@ export class ChatRepository {
       .selectFrom('chats')
       .select(CHAT_COLUMNS)
       .where('private_pair', '=', privatePair(a, b))
+      .executeTakeFirst()
+  }
+
+  /**
+   * One page of the chat list of `userId` (current memberships only), in one query. Order: pinned
+   * chats first, most recently pinned first; then the others by last activity; ties by chat id, all
+   * descending. `after` is the sort key of the previous page's last row (keyset; no OFFSET).
+   * Archived chats are listed only when `archived` is true, and only they are. A private chat shows
+   * once it has a message the user can see, or when the user opened it; a group shows always.
+   */
+  listForMember(input: {
+    userId: number
+    archived: boolean
+    after: ChatListKey | null
+    limit: number
+  }): Promise<Array<{ chat: ChatRow; key: ChatListKey }>> {
+    const { userId, after } = input
+    const group = sql<number>`(case when chat_members.pinned_at is null then 1 else 0 end)`
+    const time = sql<number>`coalesce(chat_members.pinned_at, chats.last_activity_at)`
+    let query = this.db
+      .selectFrom('chat_members')
+      .innerJoin('chats', 'chats.id', 'chat_members.chat_id')
+      .select(CHAT_COLUMNS.map((column) => `chats.${column}` as const))
+      .select([group.as('sort_group'), time.as('sort_time')])
+      .where('chat_members.user_id', '=', userId)
+      .where('chat_members.left_at', 'is', null)
+      .where('chat_members.archived_at', input.archived ? 'is not' : 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('chats.type', '=', 'group'),
+          eb('chats.created_by', '=', userId),
+          eb.exists(
+            eb
+              .selectFrom('messages')
+              .select('messages.id')
+              .whereRef('messages.chat_id', '=', 'chats.id')
+              .where(
+                sql<SqlBool>`not exists (select 1 from message_hidden h where h.message_id = messages.id and h.user_id = ${userId})`,
+              ),
+          ),
+        ]),
+      )
+    if (after) {
+      query = query.where(
+        sql<SqlBool>`(${group} > ${after.group} or (${group} = ${after.group} and (${time} < ${after.time} or (${time} = ${after.time} and chats.id < ${after.id}))))`,
+      )
+    }
+    return query
+      .orderBy(group)
+      .orderBy(time, 'desc')
+      .orderBy('chats.id', 'desc')
+      .limit(input.limit)
+      .execute()
+      .then((rows) =>
+        rows.map(({ sort_group, sort_time, ...chat }) => ({
+          chat,
+          key: { group: Number(sort_group), time: Number(sort_time), id: chat.id },
+        })),
+      )
+  }
+
+  /**
+   * Writes a member's own settings (`undefined` leaves one as it is) and answers the row as it is now.
+   * Pinning an already pinned chat keeps its place (its `pinned_at`); likewise for archiving.
+   */
+  async updateSettings(
+    chatId: number,
+    userId: number,
+    settings: { mutedUntil?: number | null; pinned?: boolean; archived?: boolean },
+    now: number,
+  ): Promise<ChatMemberRow | undefined> {
+    const keepOr = (column: 'pinned_at' | 'archived_at', on: boolean | undefined) =>
+      on === undefined
+        ? sql<number | null>`${sql.ref(column)}`
+        : on
+          ? sql<number>`coalesce(${sql.ref(column)}, ${now})`
+          : null
+    return this.db
+      .updateTable('chat_members')
+      .set({
+        ...(settings.mutedUntil === undefined ? {} : { muted_until: settings.mutedUntil }),
+        pinned_at: keepOr('pinned_at', settings.pinned),
+        archived_at: keepOr('archived_at', settings.archived),
+      })
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', userId)
+      .where('left_at', 'is', null)
+      .returning(MEMBER_COLUMNS)
       .executeTakeFirst()
   }
 
@@ -143,6 +239,88 @@ export class ChatRepository {
     return Number(row.last_seq)
   }
 
+  /**
+   * Re-reads a chat while taking its row's write lock (PostgreSQL; SQLite has one writer anyway), so
+   * membership changes of one chat, and sends to it, run one after another. Call it first in the
+   * transaction, before reading the members.
+   */
+  lockForChange(chatId: number): Promise<ChatRow | undefined> {
+    return this.db
+      .updateTable('chats')
+      .set((eb) => ({ last_seq: eb.ref('last_seq') }))
+      .where('id', '=', chatId)
+      .returning(CHAT_COLUMNS)
+      .executeTakeFirst()
+  }
+
+  /** Changes a group's name and/or description. */
+  async updateInfo(
+    chatId: number,
+    changes: { name?: string; description?: string | null },
+    now: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('chats')
+      .set({ ...changes, updated_at: now })
+      .where('id', '=', chatId)
+      .execute()
+  }
+
+  /** Current and former memberships of `userIds` in a chat (former ones have `left_at` set). */
+  membershipsOf(chatId: number, userIds: readonly number[]): Promise<ChatMemberRow[]> {
+    if (userIds.length === 0) return Promise.resolve([])
+    return this.db
+      .selectFrom('chat_members')
+      .select(MEMBER_COLUMNS)
+      .where('chat_id', '=', chatId)
+      .where('user_id', 'in', [...new Set(userIds)])
+      .execute()
+  }
+
+  /** Ends current memberships: the users stop seeing the chat (history included) and its updates. */
+  async markLeft(chatId: number, userIds: readonly number[], now: number): Promise<void> {
+    if (userIds.length === 0) return
+    await this.db
+      .updateTable('chat_members')
+      .set({ left_at: now })
+      .where('chat_id', '=', chatId)
+      .where('user_id', 'in', [...new Set(userIds)])
+      .where('left_at', 'is', null)
+      .execute()
+  }
+
+  async setRole(chatId: number, userId: number, role: 'admin' | 'member'): Promise<void> {
+    await this.db
+      .updateTable('chat_members')
+      .set({ role })
+      .where('chat_id', '=', chatId)
+      .where('user_id', '=', userId)
+      .execute()
+  }
+
+  /**
+   * Starts joining members' receipt watermarks at `seq` (never moving one back): history from before
+   * they joined is neither unread for them nor waiting on them in the senders' ticks.
+   */
+  async startWatermarks(chatId: number, userIds: readonly number[], seq: number, now: number): Promise<void> {
+    if (userIds.length === 0 || seq === 0) return
+    const ids = [...new Set(userIds)]
+    await this.db
+      .updateTable('chat_members')
+      .set({ read_seq: seq, read_at: now })
+      .where('chat_id', '=', chatId)
+      .where('user_id', 'in', ids)
+      .where('read_seq', '<', seq)
+      .execute()
+    await this.db
+      .updateTable('chat_members')
+      .set({ delivered_seq: seq, delivered_at: now })
+      .where('chat_id', '=', chatId)
+      .where('user_id', 'in', ids)
+      .where('delivered_seq', '<', seq)
+      .execute()
+  }
+
   /** Moves a member's read watermark forward only; answers the row when it moved. */
   async advanceRead(chatId: number, userId: number, seq: number, now: number): Promise<boolean> {
     const result = await this.db
@@ -162,6 +340,18 @@ export class ChatRepository {
       .where('delivered_seq', '<', seq)
       .execute()
     return true
+  }
+
+  /** `userId`'s current memberships among `chatIds`, in one query. */
+  activeMembershipsOf(userId: number, chatIds: readonly number[]): Promise<ChatMemberRow[]> {
+    if (chatIds.length === 0) return Promise.resolve([])
+    return this.db
+      .selectFrom('chat_members')
+      .select(MEMBER_COLUMNS)
+      .where('user_id', '=', userId)
+      .where('chat_id', 'in', [...new Set(chatIds)])
+      .where('left_at', 'is', null)
+      .execute()
   }
 
   /** Moves a member's delivered watermark forward only; answers whether it moved. */

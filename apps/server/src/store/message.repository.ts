@@ -106,6 +106,78 @@ export class MessageRepository {
       .execute()
   }
 
+  /** Users who hid the message (deleted it for themselves, or blocked its sender before it arrived). */
+  async hiddenFrom(messageId: number): Promise<Set<number>> {
+    const rows = await this.db
+      .selectFrom('message_hidden')
+      .select('user_id')
+      .where('message_id', '=', messageId)
+      .execute()
+    return new Set(rows.map((row) => Number(row.user_id)))
+  }
+
+  /** Replaces a message's content, keeping the previous one as an earlier version. */
+  async edit(message: Pick<MessageRow, 'id' | 'content'>, content: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('message_edits')
+      .values({ message_id: message.id, content: message.content, created_at: now })
+      .execute()
+    await this.db
+      .updateTable('messages')
+      .set({ content, edited_at: now })
+      .where('id', '=', message.id)
+      .execute()
+  }
+
+  /** Earlier versions of a message, oldest first; `created_at` is when each was replaced. */
+  editsOf(messageId: number): Promise<Array<{ content: string | null; created_at: number }>> {
+    return this.db
+      .selectFrom('message_edits')
+      .select(['content', 'created_at'])
+      .where('message_id', '=', messageId)
+      .orderBy('id')
+      .execute()
+  }
+
+  /**
+   * Deletes a message for everyone: keeps the row as a placeholder (seq, sender, time) and removes what
+   * it said — content, payload, earlier versions and reactions. Answers false if it was deleted already.
+   */
+  async deleteForEveryone(messageId: number, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ deleted_at: now, content: null, payload: null })
+      .where('id', '=', messageId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) return false
+    await this.db.deleteFrom('message_edits').where('message_id', '=', messageId).execute()
+    await this.db.deleteFrom('reactions').where('message_id', '=', messageId).execute()
+    return true
+  }
+
+  /** One reaction per user, message and emoji; answers whether it was new. */
+  async addReaction(messageId: number, userId: number, emoji: string, now: number): Promise<boolean> {
+    const row = await this.db
+      .insertInto('reactions')
+      .values({ message_id: messageId, user_id: userId, emoji, created_at: now })
+      .onConflict((oc) => oc.columns(['message_id', 'user_id', 'emoji']).doNothing())
+      .returning('message_id')
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
+  /** Answers whether there was such a reaction. */
+  async removeReaction(messageId: number, userId: number, emoji: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('reactions')
+      .where('message_id', '=', messageId)
+      .where('user_id', '=', userId)
+      .where('emoji', '=', emoji)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows) > 0
+  }
+
   reactionsOf(messageIds: readonly number[]) {
     if (messageIds.length === 0) return Promise.resolve([])
     return this.db

@@ -57,6 +57,27 @@ export async function appendUpdate<T extends UpdateType>(
   return { type: input.type, dataJson, seqs }
 }
 
+/**
+ * Takes the counter rows of `userIds` in ascending user id order without moving them (a missing row
+ * is created at seq 0, so the user's first update still gets seq 1). A unit of work that appends
+ * several updates with different audiences calls it first with their union: its row locks are then
+ * taken in one ascending pass, as a single append's are, and cannot deadlock with another unit's.
+ */
+export async function lockCounters(trx: Executor, userIds: Iterable<number>): Promise<void> {
+  const users = [...new Set(userIds)].sort((a, b) => a - b)
+  for (let start = 0; start < users.length; start += CHUNK) {
+    await trx
+      .insertInto('user_seqs')
+      .values(
+        users
+          .slice(start, start + CHUNK)
+          .map((userId) => ({ user_id: userId, seq: 0, purged_through: 0, acked_seq: 0 })),
+      )
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ seq: sql`user_seqs.seq` }))
+      .execute()
+  }
+}
+
 export class UpdateLogRepository {
   constructor(private readonly db: Executor) {}
 
@@ -72,6 +93,119 @@ export class UpdateLogRepository {
       .limit(limit)
       .execute()
     return rows.map((row) => ({ seq: Number(row.seq), type: row.type, data: JSON.parse(row.data) }) as Update)
+  }
+
+  /** The user's updates of one type with seq in (after, through], in seq order. */
+  async ofTypeBetween<T extends UpdateType>(
+    userId: number,
+    type: T,
+    after: number,
+    through: number,
+  ): Promise<Array<{ seq: number; data: UpdateData<T> }>> {
+    const rows = await this.db
+      .selectFrom('user_updates')
+      .innerJoin('changes', 'changes.id', 'user_updates.change_id')
+      .select(['user_updates.seq', 'changes.data'])
+      .where('user_updates.user_id', '=', userId)
+      .where('user_updates.seq', '>', after)
+      .where('user_updates.seq', '<=', through)
+      .where('changes.type', '=', type)
+      .orderBy('user_updates.seq')
+      .execute()
+    return rows.map((row) => ({ seq: Number(row.seq), data: JSON.parse(row.data) as UpdateData<T> }))
+  }
+
+  /** How far the user's devices have acknowledged their log, and its newest seq. */
+  async acked(userId: number): Promise<{ ackedSeq: number; seq: number }> {
+    const row = await this.db
+      .selectFrom('user_seqs')
+      .select(['acked_seq', 'seq'])
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+    return { ackedSeq: Number(row?.acked_seq ?? 0), seq: Number(row?.seq ?? 0) }
+  }
+
+  /** Moves the user's acknowledged cursor forward only. */
+  async advanceAcked(userId: number, seq: number): Promise<void> {
+    await this.db
+      .updateTable('user_seqs')
+      .set({ acked_seq: seq })
+      .where('user_id', '=', userId)
+      .where('acked_seq', '<', seq)
+      .execute()
+  }
+
+  /**
+   * Retention: per user with updates made before `cutoff`, the newest seq among those, ascending by
+   * user id. Everything up to it goes, so each user's log stays one unbroken run of seqs.
+   */
+  async expiredThrough(cutoff: number): Promise<Array<{ userId: number; through: number }>> {
+    const rows = await this.db
+      .selectFrom('user_updates')
+      .select(['user_id', (eb) => eb.fn.max('seq').as('through')])
+      .where('created_at', '<', cutoff)
+      .groupBy('user_id')
+      .orderBy('user_id')
+      .execute()
+    return rows.map((row) => ({ userId: Number(row.user_id), through: Number(row.through) }))
+  }
+
+  /**
+   * Retention: removes each user's updates up to `through` and records it as their `purged_through`
+   * (never moving it back), so a sync cursor below it answers `resync_required`. Counter rows are
+   * taken one by one in ascending user id order, as appends take them, so this cannot deadlock with
+   * a send. Answers how many updates went.
+   */
+  async purgeThrough(targets: ReadonlyArray<{ userId: number; through: number }>): Promise<number> {
+    if (targets.length === 0) return 0
+    const sorted = [...targets].sort((a, b) => a.userId - b.userId)
+    for (const { userId, through } of sorted) {
+      await this.db
+        .updateTable('user_seqs')
+        .set({ purged_through: through })
+        .where('user_id', '=', userId)
+        .where('purged_through', '<', through)
+        .execute()
+    }
+    const result = await this.db
+      .deleteFrom('user_updates')
+      .where(
+        'user_id',
+        'in',
+        sorted.map((target) => target.userId),
+      )
+      .where(({ eb, selectFrom }) =>
+        eb(
+          'seq',
+          '<=',
+          selectFrom('user_seqs')
+            .select('user_seqs.purged_through')
+            .whereRef('user_seqs.user_id', '=', 'user_updates.user_id'),
+        ),
+      )
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
+
+  /**
+   * Retention: removes changes made before `cutoff` that no user's log refers to any more (younger
+   * ones may still be getting their references in a transaction that has not committed yet).
+   */
+  async deleteUnreferencedChanges(cutoff: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('changes')
+      .where('created_at', '<', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('user_updates')
+              .select('user_updates.change_id')
+              .whereRef('user_updates.change_id', '=', 'changes.id'),
+          ),
+        ),
+      )
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
   }
 
   async cursor(userId: number): Promise<{ seq: number; purgedThrough: number }> {

@@ -51,12 +51,14 @@ export const ChatListQuery = Type.Object(
   },
   { additionalProperties: false },
 )
+export type ChatListQuery = Static<typeof ChatListQuery>
 
 export const ChatListResponse = Type.Object({
   success: Type.Literal(true),
   chats: Type.Array(Chat),
   pagination: Type.Object({ next_cursor: Nullable(Type.String()), has_more: Type.Boolean() }),
 })
+export type ChatListResponse = Static<typeof ChatListResponse>
 
 export const ChatSettingsBody = Type.Object(
   {

@@ -157,3 +157,65 @@ export const ReadResponse = Type.Object({
   read_at: Timestamp,
   read_seq: Type.Integer(),
 })
+
+/** `/api/messages/:id` routes. */
+export const MessageParams = Type.Object({ id: Id }, { additionalProperties: false })
+
+/** `GET /api/messages/:id/edits`: one earlier version; `edited_at` is when it was replaced. */
+export const MessageEdit = Type.Object({ content: Nullable(Type.String()), edited_at: Timestamp })
+export type MessageEdit = Static<typeof MessageEdit>
+export const MessageEditsResponse = Type.Object({
+  success: Type.Literal(true),
+  edits: Type.Array(MessageEdit),
+})
+
+/** `DELETE /api/messages/:id?for=everyone|me` (default `me`). */
+export const DeleteMessageQuery = Type.Object(
+  { for: Type.Optional(Type.Union([Type.Literal('everyone'), Type.Literal('me')], { default: 'me' })) },
+  { additionalProperties: false },
+)
+export type DeleteMessageQuery = Static<typeof DeleteMessageQuery>
+
+export const MAX_FORWARD_CHATS = 20
+
+/** `POST /api/messages/:id/forward`: chats to send a copy to (each must be one of yours). */
+export const ForwardMessageBody = Type.Object(
+  { chat_ids: Type.Array(Id, { minItems: 1, maxItems: MAX_FORWARD_CHATS, uniqueItems: true }) },
+  { additionalProperties: false },
+)
+export type ForwardMessageBody = Static<typeof ForwardMessageBody>
+export const ForwardMessageResponse = Type.Object({
+  success: Type.Literal(true),
+  messages: Type.Array(Message),
+})
+
+export const MAX_EMOJI_LENGTH = 16
+
+/** One emoji (a single pictograph, flag, keycap or ZWJ sequence, with modifiers), no spaces. */
+export const Emoji = Type.String({ minLength: 1, maxLength: MAX_EMOJI_LENGTH })
+export const ReactionBody = Type.Object({ emoji: Emoji }, { additionalProperties: false })
+export type ReactionBody = Static<typeof ReactionBody>
+/** `DELETE /api/messages/:id/reactions/:emoji` (the emoji URL-encoded). */
+export const ReactionParams = Type.Object({ id: Id, emoji: Emoji }, { additionalProperties: false })
+
+/** seed 002: the message's count for that emoji after the change. */
+export const ReactionResponse = Type.Object({
+  success: Type.Literal(true),
+  reaction: Type.Object({ message_id: Id, emoji: Type.String(), count: Type.Integer({ minimum: 0 }) }),
+})
+
+/**
+ * `GET /api/messages/:id/receipts`: one entry per other current member. The times are the member's
+ * watermark times: when their delivered / read watermark last moved, which is at or after it reached
+ * this message (receipts are watermarks, not rows per message).
+ */
+export const MessageReceipt = Type.Object({
+  user: Type.Object({ id: Id, name: Type.String() }),
+  delivered_at: NullableTimestamp,
+  read_at: NullableTimestamp,
+})
+export type MessageReceipt = Static<typeof MessageReceipt>
+export const ReceiptsResponse = Type.Object({
+  success: Type.Literal(true),
+  receipts: Type.Array(MessageReceipt),
+})

@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely'
 import type { Dialect } from '../db.ts'
 import { identity } from './0001-identity.ts'
 import { chats } from './0002-chats.ts'
+import { search } from './0003-search.ts'
 
 /**
  * One migration set for both dialects. A migration is a factory of the dialect so the few places
@@ -12,6 +13,7 @@ export type DialectMigration = (dialect: Dialect) => { up(db: Kysely<unknown>): 
 const ALL: Record<string, DialectMigration> = {
   '0001-identity': identity,
   '0002-chats': chats,
+  '0003-search': search,
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,90 @@
+import type { SearchQuery, SearchResult } from '@parley/protocol'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+import { searchSnippet } from '../presenters/search.presenter.ts'
+import { ChatRepository } from '../store/chat.repository.ts'
+import { type SearchKey, SearchRepository } from '../store/search.repository.ts'
+import { chatForMember } from './chats.ts'
+import { messageViews } from './message-views.ts'
+
+const MAX_TERMS = 12
+const MAX_TERM_LENGTH = 64
+
+/**
+ * The words of a search: runs of letters and digits. Everything else — spaces, punctuation, the
+ * quotes, stars, parentheses and operators of either full-text syntax — only separates words, so a
+ * query can never be FTS syntax.
+ */
+export function searchTerms(q: string): string[] {
+  const words =
+    q
+      .normalize('NFC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  return [...new Set(words.map((word) => word.slice(0, MAX_TERM_LENGTH)))].slice(0, MAX_TERMS)
+}
+
+/**
+ * Full-text search over the messages `viewerId` can see (current member of the chat, not hidden for
+ * them, not deleted), best match first, with a snippet; with `chat_id`, in that chat only (`not_found`
+ * unless the caller is a member). A message matches when it has every word of `q` as a word prefix.
+ * Keyset pages: the cursor holds the last hit's (rank, id). A constant number of queries per page.
+ */
+export async function searchMessages(
+  deps: Pick<Deps, 'store'>,
+  viewerId: number,
+  query: SearchQuery,
+): Promise<{ results: SearchResult[]; nextCursor: string | null }> {
+  const terms = searchTerms(query.q)
+  if (terms.length === 0) {
+    throw errors.validation('q has no words to search for', [
+      { field: 'q', message: 'must contain at least one letter or digit' },
+    ])
+  }
+  if (query.chat_id !== undefined) await chatForMember(deps, viewerId, query.chat_id)
+  const limit = query.limit ?? 20
+  const rows = await new SearchRepository(deps.store.db, deps.store.dialect).search({
+    viewerId,
+    terms,
+    chatId: query.chat_id ?? null,
+    after: query.cursor === undefined ? null : decodeCursor(query.cursor),
+    limit: limit + 1,
+  })
+  const page = rows.slice(0, limit)
+  const chats = await new ChatRepository(deps.store.db).findByIds(page.map((row) => row.chat_id))
+  const messages = await messageViews(deps.store.db, viewerId, chats, page)
+  const last = page.at(-1)
+  return {
+    results: page.map((row, index) => ({
+      // messageViews answers one view per row, in order.
+      message: messages[index] as SearchResult['message'],
+      chat_id: row.chat_id,
+      snippet: searchSnippet(row.content ?? '', terms),
+      rank: row.rank,
+    })),
+    nextCursor: rows.length > limit && last ? encodeCursor({ rank: last.rank, id: last.id }) : null,
+  }
+}
+
+function encodeCursor(key: SearchKey): string {
+  return Buffer.from(JSON.stringify([key.rank, key.id]), 'utf8').toString('base64url')
+}
+
+function decodeCursor(cursor: string): SearchKey {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    parsed = null
+  }
+  if (
+    Array.isArray(parsed) &&
+    parsed.length === 2 &&
+    typeof parsed[0] === 'number' &&
+    Number.isFinite(parsed[0]) &&
+    Number.isSafeInteger(parsed[1])
+  ) {
+    return { rank: parsed[0], id: parsed[1] }
+  }
+  throw errors.validation('cursor is not valid', [{ field: 'cursor', message: 'is not a valid cursor' }])
+}
