@@ -26,7 +26,10 @@ export async function chatHistory(
   const messages = new MessageRepository(deps.store.db)
   const anchorSeq = async (id: number) => {
     const anchor = await messages.findById(id)
-    if (!anchor || anchor.chat_id !== chat.id) throw errors.notFound('Message')
+    // A message hidden from the viewer (blocked sender, deleted for them) is not found here either.
+    if (!anchor || anchor.chat_id !== chat.id || (await messages.isHiddenFor(id, viewerId))) {
+      throw errors.notFound('Message')
+    }
     return anchor.seq
   }
   const page = (direction: 'before' | 'after', seq: number, size: number) =>

@@ -156,8 +156,23 @@ export class MessageRepository {
     return true
   }
 
+  /**
+   * Takes the message's row lock until the transaction ends (a no-op write; SQLite's single writer
+   * serialises anyway). Changes that then read the message's aggregated reactions to put them in an
+   * update (PostgreSQL, READ COMMITTED) run one after another, so the last update in every member's
+   * log carries the summary that includes every committed reaction.
+   */
+  async lockRow(messageId: number): Promise<void> {
+    await this.db
+      .updateTable('messages')
+      .set((eb) => ({ edited_at: eb.ref('messages.edited_at') }))
+      .where('messages.id', '=', messageId)
+      .execute()
+  }
+
   /** One reaction per user, message and emoji; answers whether it was new. */
   async addReaction(messageId: number, userId: number, emoji: string, now: number): Promise<boolean> {
+    await this.lockRow(messageId)
     const row = await this.db
       .insertInto('reactions')
       .values({ message_id: messageId, user_id: userId, emoji, created_at: now })
@@ -169,6 +184,7 @@ export class MessageRepository {
 
   /** Answers whether there was such a reaction. */
   async removeReaction(messageId: number, userId: number, emoji: string): Promise<boolean> {
+    await this.lockRow(messageId)
     const result = await this.db
       .deleteFrom('reactions')
       .where('message_id', '=', messageId)

@@ -61,7 +61,16 @@ export async function startServer(mode: Mode, env: Record<string, string> = {}):
     const url = new URL(adminUrl)
     url.pathname = `/${name}`
     databaseUrl = url.toString()
-    dropDatabase = () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    dropDatabase = async () => {
+      // pg's pool.end() resolves before its backends have exited; forcing the drop while one lingers
+      // makes that connection report a FATAL error after the test. Wait for them (bounded) first.
+      for (let tries = 0; tries < 50; tries++) {
+        const active = await adminQuery(adminUrl, `SELECT 1 FROM pg_stat_activity WHERE datname = '${name}'`)
+        if (active === 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }
   }
   const config: Config = loadConfig({
     PARLEY_DATA_DIR: dataDir,
@@ -101,11 +110,12 @@ export async function startServer(mode: Mode, env: Record<string, string> = {}):
   }
 }
 
-async function adminQuery(url: string, statement: string) {
+/** Runs one statement as the admin; answers the number of rows it returned. */
+async function adminQuery(url: string, statement: string): Promise<number> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    await client.query(statement)
+    return (await client.query(statement)).rowCount ?? 0
   } finally {
     await client.end()
   }
