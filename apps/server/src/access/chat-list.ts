@@ -1,8 +1,8 @@
 import type { Chat } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
-import { errors } from '../errors.ts'
-import { type ChatListKey, ChatRepository } from '../store/chat.repository.ts'
+import { ChatRepository } from '../store/chat.repository.ts'
 import { chatViews } from './chat-views.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
 
 /**
  * One page of the caller's chat list, in a constant number of queries whatever the number of chats
@@ -28,7 +28,14 @@ export async function chatList(
   const rows = await new ChatRepository(deps.store.db).listForMember({
     userId: viewerId,
     archived: query.archived ?? false,
-    after: query.cursor === undefined ? null : decodeCursor(query.cursor),
+    after:
+      query.cursor === undefined
+        ? null
+        : decodeCursor(query.cursor, ([group, time, id]) =>
+            (group === 0 || group === 1) && Number.isSafeInteger(time) && Number.isSafeInteger(id)
+              ? { group, time: time as number, id: id as number }
+              : null,
+          ),
     limit: limit + 1,
   })
   const page = rows.slice(0, limit)
@@ -38,28 +45,9 @@ export async function chatList(
     viewerId,
     page.map((row) => row.chat),
   )
-  return { chats, nextCursor: rows.length > limit && last ? encodeCursor(last.key) : null }
-}
-
-function encodeCursor(key: ChatListKey): string {
-  return Buffer.from(JSON.stringify([key.group, key.time, key.id]), 'utf8').toString('base64url')
-}
-
-function decodeCursor(cursor: string): ChatListKey {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    parsed = null
+  return {
+    chats,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor([last.key.group, last.key.time, last.key.id]) : null,
   }
-  if (
-    Array.isArray(parsed) &&
-    parsed.length === 3 &&
-    (parsed[0] === 0 || parsed[0] === 1) &&
-    Number.isSafeInteger(parsed[1]) &&
-    Number.isSafeInteger(parsed[2])
-  ) {
-    return { group: parsed[0], time: parsed[1], id: parsed[2] }
-  }
-  throw errors.validation('cursor is not valid', [{ field: 'cursor', message: 'is not a valid cursor' }])
 }

@@ -3,8 +3,9 @@ import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { searchSnippet } from '../presenters/search.presenter.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
-import { type SearchKey, SearchRepository } from '../store/search.repository.ts'
+import { SearchRepository } from '../store/search.repository.ts'
 import { chatForMember } from './chats.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
 import { messageViews } from './message-views.ts'
 
 const MAX_TERMS = 12
@@ -47,7 +48,14 @@ export async function searchMessages(
     viewerId,
     terms,
     chatId: query.chat_id ?? null,
-    after: query.cursor === undefined ? null : decodeCursor(query.cursor),
+    after:
+      query.cursor === undefined
+        ? null
+        : decodeCursor(query.cursor, ([rank, id]) =>
+            typeof rank === 'number' && Number.isFinite(rank) && Number.isSafeInteger(id)
+              ? { rank, id: id as number }
+              : null,
+          ),
     limit: limit + 1,
   })
   const page = rows.slice(0, limit)
@@ -62,29 +70,6 @@ export async function searchMessages(
       snippet: searchSnippet(row.content ?? '', terms),
       rank: row.rank,
     })),
-    nextCursor: rows.length > limit && last ? encodeCursor({ rank: last.rank, id: last.id }) : null,
+    nextCursor: rows.length > limit && last ? encodeCursor([last.rank, last.id]) : null,
   }
-}
-
-function encodeCursor(key: SearchKey): string {
-  return Buffer.from(JSON.stringify([key.rank, key.id]), 'utf8').toString('base64url')
-}
-
-function decodeCursor(cursor: string): SearchKey {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    parsed = null
-  }
-  if (
-    Array.isArray(parsed) &&
-    parsed.length === 2 &&
-    typeof parsed[0] === 'number' &&
-    Number.isFinite(parsed[0]) &&
-    Number.isSafeInteger(parsed[1])
-  ) {
-    return { rank: parsed[0], id: parsed[1] }
-  }
-  throw errors.validation('cursor is not valid', [{ field: 'cursor', message: 'is not a valid cursor' }])
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import type { Relation } from '../presenters/user.presenter.ts'
 import { type User, UserRepository } from '../store/user.repository.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
 import { relationsFor } from './relations.ts'
 
 /**
@@ -46,7 +47,12 @@ export async function searchUsers(
     viewerId,
     prefix: q,
     phoneNumber: phoneOrNull(q),
-    afterId: query.cursor === undefined ? null : decodeCursor(query.cursor),
+    afterId:
+      query.cursor === undefined
+        ? null
+        : decodeCursor(query.cursor, ([id]) =>
+            Number.isSafeInteger(id) && (id as number) > 0 ? (id as number) : null,
+          ),
     limit: limit + 1,
   })
   const users = rows.slice(0, limit)
@@ -56,7 +62,7 @@ export async function searchUsers(
     viewerId,
     users.map((user) => user.id),
   )
-  return { users, relations, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
+  return { users, relations, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null }
 }
 
 const PHONE_LIKE = /^\+?[0-9][0-9\s().-]{5,}$/
@@ -69,18 +75,4 @@ function phoneOrNull(q: string): string | null {
   } catch {
     return null
   }
-}
-
-/** Cursors are opaque to clients: base64url of the last id of the page. */
-function encodeCursor(lastId: number): string {
-  return Buffer.from(String(lastId), 'utf8').toString('base64url')
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8')
-  const id = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(id)) {
-    throw errors.validation('cursor is not valid', [{ field: 'cursor', message: 'is not a valid cursor' }])
-  }
-  return id
 }

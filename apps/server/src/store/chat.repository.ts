@@ -332,13 +332,7 @@ export class ChatRepository {
       .executeTakeFirst()
     if (Number(result.numUpdatedRows) === 0) return false
     // What has been read has been delivered.
-    await this.db
-      .updateTable('chat_members')
-      .set({ delivered_seq: seq, delivered_at: now })
-      .where('chat_id', '=', chatId)
-      .where('user_id', '=', userId)
-      .where('delivered_seq', '<', seq)
-      .execute()
+    await this.advanceDelivered(chatId, userId, seq, now)
     return true
   }
 
