@@ -297,6 +297,12 @@ describe.each(MODES)('chats and messages (%s)', (mode) => {
       // A chat that does not exist answers the same as one that is not yours.
       const missing = await eve.client.raw('GET', `/api/chats/999999999/messages`)
       expect([missing.status, codeOf(missing)]).toEqual([404, 'not_found'])
+      // A message by id: the members read it, the outsider gets the same answer as for no message at all.
+      expect((await ada.client.messages.get(first.message.id)).message.content).toBe('private')
+      const byId = await eve.client.raw('GET', `/api/messages/${first.message.id}`)
+      expect([byId.status, codeOf(byId)]).toEqual([404, 'not_found'])
+      const noSuch = await eve.client.raw('GET', '/api/messages/999999999')
+      expect(byId.body).toEqual(noSuch.body)
 
       expect((await ada.client.messages.history(chatId)).messages.map((message) => message.content)).toEqual([
         'private',

@@ -327,6 +327,9 @@ export class RestClient {
           next_before_message_id: number | null
         }
       }>('GET', `/api/chats/${chatId}/messages`, { query: { ...query } }),
+    /** @example `const { message } = await client.messages.get(123)` */
+    get: (messageId: number) =>
+      this.call<{ success: true; message: Message }>('GET', `/api/messages/${messageId}`),
     /** @example `await client.messages.read(7, lastMessageId)` */
     read: (chatId: number, messageId: number) =>
       this.call<{ success: true; read_at: string; read_seq: number }>('PUT', `/api/chats/${chatId}/read`, {

@@ -14,6 +14,7 @@ import {
 } from '@parley/protocol'
 import { messageForMember } from '../../access/chats.ts'
 import { messageEdits } from '../../access/message-edits.ts'
+import { messageViews } from '../../access/message-views.ts'
 import { messageReceipts } from '../../access/receipts.ts'
 import { deleteMessage, editMessage, forwardMessage } from '../../actions/message-ops.ts'
 import { addReaction, removeReaction } from '../../actions/reactions.ts'
@@ -31,6 +32,27 @@ const tags = ['messages']
  */
 export function messageOpsRoutes(app: App, deps: Deps) {
   const onRequest = authenticate(deps)
+
+  app.get(
+    '/api/messages/:id',
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'One message as you see it',
+        description: 'The target of a deep link; its context comes from history with `around_message_id`.',
+        security: secured,
+        params: MessageParams,
+        response: { 200: MessageResponse, ...errorsOf(400, 401, 404, 429) },
+      },
+    },
+    async (request) => {
+      const { userId } = caller(request)
+      const { chat, message } = await messageForMember(deps, userId, request.params.id)
+      const [view] = await messageViews(deps.store.db, userId, [chat], [message])
+      return { success: true as const, message: view! }
+    },
+  )
 
   app.put(
     '/api/messages/:id',
