@@ -8,6 +8,7 @@ import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { Deps } from './deps.ts'
+import { registerGateway } from './gateway/gateway.ts'
 import { registerErrorHandling } from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { enforceLimit } from './http/plugins/rate-limit.ts'
@@ -106,6 +107,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   registerMetrics(app, metrics)
+  await registerGateway(app, deps, metrics.registry)
   healthRoutes(app, deps)
   authRoutes(app, deps)
   userRoutes(app, deps)

@@ -44,6 +44,18 @@ const Settings = {
   },
   PARLEY_TRUST_PROXY: { default: 'false', doc: 'Trust X-Forwarded-For (set behind a load balancer).' },
   PARLEY_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  PARLEY_WS_MAX_FRAME_BYTES: {
+    default: '65536',
+    doc: 'Largest WebSocket frame a client may send (bigger: close 1009).',
+  },
+  PARLEY_WS_FRAMES_PER_SECOND: {
+    default: '50',
+    doc: 'Frames per second one socket may send (more: close 4004).',
+  },
+  PARLEY_WS_MAX_BUFFERED_BYTES: {
+    default: '4194304',
+    doc: 'Unsent bytes one socket may hold before it is closed as a slow consumer (4001; it resumes).',
+  },
   PARLEY_MAX_GROUP_SIZE: { default: '1024', doc: 'Most members a group may have.' },
   PARLEY_UPDATE_RETENTION_DAYS: {
     default: '30',
@@ -84,6 +96,9 @@ const ConfigSchema = Type.Object({
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
   ),
+  wsMaxFrameBytes: Type.Integer({ minimum: 1024 }),
+  wsFramesPerSecond: Positive,
+  wsMaxBufferedBytes: Type.Integer({ minimum: 1024 }),
   maxGroupSize: Type.Integer({ minimum: 2 }),
   updateRetentionDays: Positive,
   production: Type.Boolean(),
@@ -128,6 +143,9 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   corsOrigins: 'PARLEY_CORS_ORIGINS',
   trustProxy: 'PARLEY_TRUST_PROXY',
   logLevel: 'PARLEY_LOG_LEVEL',
+  wsMaxFrameBytes: 'PARLEY_WS_MAX_FRAME_BYTES',
+  wsFramesPerSecond: 'PARLEY_WS_FRAMES_PER_SECOND',
+  wsMaxBufferedBytes: 'PARLEY_WS_MAX_BUFFERED_BYTES',
   maxGroupSize: 'PARLEY_MAX_GROUP_SIZE',
   updateRetentionDays: 'PARLEY_UPDATE_RETENTION_DAYS',
 }
@@ -150,6 +168,9 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_BODY_LIMIT: 'a whole number of bytes, at least 1024',
   PARLEY_TRUST_PROXY: 'true or false',
   PARLEY_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  PARLEY_WS_MAX_FRAME_BYTES: 'a whole number of bytes, at least 1024',
+  PARLEY_WS_FRAMES_PER_SECOND: 'a whole number, at least 1',
+  PARLEY_WS_MAX_BUFFERED_BYTES: 'a whole number of bytes, at least 1024',
   PARLEY_MAX_GROUP_SIZE: 'a whole number, at least 2',
   PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
 }
@@ -197,6 +218,9 @@ export function loadConfig(env: Env = process.env): Config {
       .filter(Boolean),
     trustProxy: boolean(get('PARLEY_TRUST_PROXY')),
     logLevel: get('PARLEY_LOG_LEVEL'),
+    wsMaxFrameBytes: integer(get('PARLEY_WS_MAX_FRAME_BYTES')),
+    wsFramesPerSecond: integer(get('PARLEY_WS_FRAMES_PER_SECOND')),
+    wsMaxBufferedBytes: integer(get('PARLEY_WS_MAX_BUFFERED_BYTES')),
     maxGroupSize: integer(get('PARLEY_MAX_GROUP_SIZE')),
     updateRetentionDays: integer(get('PARLEY_UPDATE_RETENTION_DAYS')),
     production: env.NODE_ENV === 'production',

@@ -63,6 +63,7 @@ export async function refreshSession(deps: Deps, refreshToken: string) {
   })
   if (!rotated) {
     await sessions.revokeById(session.id, now)
+    announceRevoked(deps, session.id)
     deps.log.warn(
       { session_id: session.id, user_id: session.user_id },
       'refresh token reuse: session revoked',
@@ -99,6 +100,16 @@ export async function listSessions(deps: Deps, auth: { userId: number; sessionId
 export async function revokeSession(deps: Deps, auth: { userId: number }, sessionId: string): Promise<void> {
   const revoked = await new SessionRepository(deps.store.db).revoke(sessionId, auth.userId, deps.clock.now())
   if (!revoked) throw errors.notFound('Session')
+  announceRevoked(deps, sessionId)
+}
+
+export const sessionTopic = (sessionId: string) => `session:${sessionId}`
+
+/** Sockets of a revoked session close at once on every node (the gateway listens on this topic). */
+function announceRevoked(deps: Pick<Deps, 'bus' | 'log'>, sessionId: string): void {
+  deps.bus.publish(sessionTopic(sessionId), 'revoked').catch((error: unknown) => {
+    deps.log.warn({ err: error, session_id: sessionId }, 'could not announce a revoked session')
+  })
 }
 
 function deviceNameFrom(userAgent: string | null): string {

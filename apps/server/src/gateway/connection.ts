@@ -1,0 +1,293 @@
+import type { AccessClaims, Update } from '@parley/protocol'
+import type { WebSocket } from 'ws'
+import { chatForMember, messageForMember } from '../access/chats.ts'
+import { readUpdates } from '../access/sync.ts'
+import { deleteMessage, editMessage } from '../actions/message-ops.ts'
+import { markRead, sendMessage } from '../actions/messages.ts'
+import { acknowledge } from '../actions/receipts.ts'
+import { sessionTopic } from '../actions/sessions.ts'
+import { verifyAccessToken } from '../auth/tokens.ts'
+import type { Deps } from '../deps.ts'
+import { ApiError, errors } from '../errors.ts'
+import { authenticateToken } from '../http/plugins/authenticate.ts'
+import type { Auth } from '../http/types.ts'
+import { iso } from '../presenters/time.ts'
+import { userTopic } from '../realtime/publish.ts'
+import { UpdateLogRepository } from '../store/update-log.repository.ts'
+import { CLOSE, type CloseReason } from './close-codes.ts'
+import { checkAck, checkHello, checkPing, isRequestOp, type RequestFrame, requestCheckers } from './frames.ts'
+
+const UPDATE_PREFIX = '{"op":"update","seq":'
+const CATCH_UP_PAGE = 500
+const HELLO_TIMEOUT_MS = 10_000
+
+/** The seq of a live frame published by realtime/publish.ts, read without parsing the whole frame. */
+export function frameSeq(frame: string): number {
+  return frame.startsWith(UPDATE_PREFIX)
+    ? Number(frame.slice(UPDATE_PREFIX.length, frame.indexOf(',', UPDATE_PREFIX.length)))
+    : Number.NaN
+}
+
+const updateFrame = (update: Update) => JSON.stringify({ op: 'update', ...update })
+
+/**
+ * One device's socket. Delivery is a single serial pump: the catch-up read is queued right after the
+ * bus subscription, and every live frame is queued behind it, so the client sees each `seq` once and in
+ * order; a live frame that skips a seq (the bus lost one) is filled from the database (DESIGN §3.4).
+ * Requests run beside the pump and answer with `reply`.
+ */
+export class Connection {
+  auth: Auth | null = null
+  alive = true
+  private claims: AccessClaims | null = null
+  private lastSent = 0
+  private pump: Promise<void> = Promise.resolve()
+  private unsubscribers: Array<() => Promise<void>> = []
+  private ackWanted = 0
+  private acking = false
+  private closed = false
+  private frameWindow = { start: 0, count: 0 }
+  private readonly timers: NodeJS.Timeout[] = []
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly socket: WebSocket,
+    private readonly ip: string,
+  ) {
+    this.timers.push(setTimeout(() => this.close(CLOSE.helloTimeout), HELLO_TIMEOUT_MS))
+    socket.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()))
+    socket.on('pong', () => {
+      this.alive = true
+    })
+    socket.on('close', () => void this.dispose())
+    socket.on('error', () => void this.dispose())
+  }
+
+  close(reason: CloseReason): void {
+    if (this.closed) return
+    this.closed = true
+    this.socket.close(reason.code, reason.reason)
+    void this.dispose()
+  }
+
+  /** Heartbeat: the gateway calls this on an interval; a peer that missed a whole interval is gone. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.close(CLOSE.heartbeatTimeout)
+      this.socket.terminate()
+      return
+    }
+    this.alive = false
+    this.socket.ping()
+  }
+
+  private async dispose(): Promise<void> {
+    this.closed = true
+    for (const timer of this.timers.splice(0)) clearTimeout(timer)
+    const unsubscribers = this.unsubscribers.splice(0)
+    await Promise.allSettled(unsubscribers.map((unsubscribe) => unsubscribe()))
+  }
+
+  private onFrame(text: string): void {
+    if (this.closed) return
+    this.alive = true
+    if (!this.withinRate()) return this.close(CLOSE.rateLimited)
+    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return this.close(CLOSE.tokenExpired)
+    let frame: unknown
+    try {
+      frame = JSON.parse(text)
+    } catch {
+      return this.close(CLOSE.protocolError)
+    }
+    const op = (frame as { op?: unknown } | null)?.op
+    if (!this.auth) {
+      if (op !== 'hello' || !checkHello.Check(frame)) return this.close(CLOSE.protocolError)
+      void this.hello(frame.token, frame.since)
+      return
+    }
+    if (checkAck.Check(frame)) return this.ack(frame.seq)
+    if (checkPing.Check(frame)) return this.send('{"op":"pong"}')
+    if (isRequestOp(op)) {
+      const id = (frame as { id?: unknown }).id
+      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return this.close(CLOSE.protocolError)
+      const checker = requestCheckers[op]
+      if (!checker.Check(frame)) {
+        const details = [...checker.Errors(frame)].slice(0, 5).map((error) => ({
+          field: error.path.replace(/^\//, '').replaceAll('/', '.') || null,
+          message: error.message,
+        }))
+        return this.reply(id, errors.validation(`Invalid ${op} frame`, details))
+      }
+      void this.request(frame as RequestFrame)
+      return
+    }
+    this.close(CLOSE.protocolError)
+  }
+
+  private withinRate(): boolean {
+    const now = Date.now()
+    if (now - this.frameWindow.start >= 1000) this.frameWindow = { start: now, count: 0 }
+    this.frameWindow.count += 1
+    return this.frameWindow.count <= this.deps.config.wsFramesPerSecond
+  }
+
+  private async hello(token: string, since: number): Promise<void> {
+    for (const timer of this.timers.splice(0)) clearTimeout(timer)
+    try {
+      this.claims = await verifyAccessToken(this.deps, token)
+      this.auth = await authenticateToken(this.deps, token, this.ip)
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : 'unauthorized'
+      return this.close(
+        code === 'token_expired'
+          ? CLOSE.tokenExpired
+          : code === 'session_revoked'
+            ? CLOSE.sessionRevoked
+            : CLOSE.unauthorized,
+      )
+    }
+    if (this.closed) return
+    const { userId, sessionId } = this.auth
+    const expiresInMs = this.claims.exp * 1000 - this.deps.clock.now()
+    this.timers.push(
+      setTimeout(() => this.close(CLOSE.tokenExpired), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1)),
+    )
+    // Subscribe first, read second: nothing committed in between can fall through.
+    this.unsubscribers.push(
+      await this.deps.bus.subscribe(userTopic(userId), (frame) => this.enqueue(() => this.live(frame))),
+      await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE.sessionRevoked)),
+    )
+    if (this.closed) return void this.dispose()
+    this.enqueue(() => this.catchUp(since, sessionId))
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.pump = this.pump.then(task).catch((error: unknown) => {
+      this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway delivery failed')
+      this.close(CLOSE.serverRestart)
+    })
+  }
+
+  private async catchUp(since: number, sessionId: string): Promise<void> {
+    const userId = this.auth?.userId ?? 0
+    const newest = (await new UpdateLogRepository(this.deps.store.db).cursor(userId)).seq
+    let page = await readUpdates(this.deps, userId, since, CATCH_UP_PAGE)
+    if ('resync_required' in page) {
+      this.send(JSON.stringify({ op: 'resync_required', current_seq: page.current_seq }))
+      this.lastSent = page.current_seq
+      this.send(JSON.stringify({ op: 'ready', seq: page.current_seq, session_id: sessionId }))
+      return
+    }
+    this.lastSent = since
+    this.send(JSON.stringify({ op: 'ready', seq: Math.max(newest, since), session_id: sessionId }))
+    for (;;) {
+      for (const update of page.updates) this.sendUpdate(update.seq, updateFrame(update))
+      if (!page.has_more || this.closed) return
+      const next = await readUpdates(this.deps, userId, this.lastSent, CATCH_UP_PAGE)
+      if ('resync_required' in next) return this.close(CLOSE.serverRestart)
+      page = next
+    }
+  }
+
+  /** A live frame: in sequence → send its bytes; already sent → skip; ahead → fill the gap from the log. */
+  private async live(frame: string): Promise<void> {
+    const seq = frameSeq(frame)
+    if (!Number.isSafeInteger(seq) || seq <= this.lastSent || this.closed) return
+    if (seq === this.lastSent + 1) return this.sendUpdate(seq, frame)
+    while (this.lastSent < seq && !this.closed) {
+      const page = await readUpdates(this.deps, this.auth?.userId ?? 0, this.lastSent, CATCH_UP_PAGE)
+      if ('resync_required' in page || page.updates.length === 0) return this.close(CLOSE.serverRestart)
+      for (const update of page.updates) this.sendUpdate(update.seq, updateFrame(update))
+    }
+  }
+
+  private sendUpdate(seq: number, frame: string): void {
+    this.send(frame)
+    this.lastSent = seq
+  }
+
+  private send(frame: string): void {
+    if (this.closed) return
+    this.socket.send(frame)
+    // Never let one slow device hold memory or the hub: past the bound it reconnects and resumes.
+    if (this.socket.bufferedAmount > this.deps.config.wsMaxBufferedBytes) this.close(CLOSE.slowConsumer)
+  }
+
+  /** Acks are coalesced: one acknowledge() at a time, always for the highest seq asked so far. */
+  private ack(seq: number): void {
+    this.ackWanted = Math.max(this.ackWanted, Math.min(seq, this.lastSent))
+    if (this.acking) return
+    this.acking = true
+    void (async () => {
+      try {
+        let done = -1
+        while (this.ackWanted > done && this.auth) {
+          done = this.ackWanted
+          await acknowledge(this.deps, this.auth.userId, done)
+        }
+      } catch (error) {
+        this.deps.log.warn({ err: error }, 'ack failed')
+      } finally {
+        this.acking = false
+      }
+    })()
+  }
+
+  private async request(frame: RequestFrame): Promise<void> {
+    const userId = this.auth?.userId ?? 0
+    try {
+      this.reply(frame.id, null, await this.run(userId, frame))
+    } catch (error) {
+      if (error instanceof ApiError) return this.reply(frame.id, error)
+      this.deps.log.error({ err: error, op: frame.op, user_id: userId }, 'gateway request failed')
+      this.reply(frame.id, errors.internal())
+    }
+  }
+
+  /** Runs a request through the same access checks and actions as its REST twin. */
+  private async run(userId: number, frame: RequestFrame): Promise<unknown> {
+    switch (frame.op) {
+      case 'message:send': {
+        const { op: _op, id: _id, chat_id, ...body } = frame
+        const { chat } = await chatForMember(this.deps, userId, chat_id)
+        return sendMessage(this.deps, { actorId: userId, chat, body })
+      }
+      case 'message:edit': {
+        const { chat, message } = await messageForMember(this.deps, userId, frame.message_id)
+        return {
+          message: await editMessage(this.deps, { actorId: userId, chat, message, content: frame.content }),
+        }
+      }
+      case 'message:delete': {
+        const { chat, member, message } = await messageForMember(this.deps, userId, frame.message_id)
+        await deleteMessage(this.deps, { actorId: userId, chat, member, message, scope: frame.for ?? 'me' })
+        return {}
+      }
+      case 'message:read': {
+        const { chat, member, message } = await messageForMember(this.deps, userId, frame.message_id)
+        if (chat.id !== frame.chat_id) throw errors.notFound('Message')
+        const { readSeq, readAt } = await markRead(this.deps, { actorId: userId, chat, member, message })
+        return { read_seq: readSeq, read_at: iso(readAt) }
+      }
+    }
+  }
+
+  private reply(id: string, error: ApiError | null, data?: unknown): void {
+    this.send(
+      JSON.stringify(
+        error
+          ? {
+              op: 'reply',
+              id,
+              ok: false,
+              error: {
+                code: error.code,
+                message: error.message,
+                ...(error.details === undefined ? {} : { details: error.details }),
+              },
+            }
+          : { op: 'reply', id, ok: true, data },
+      ),
+    )
+  }
+}

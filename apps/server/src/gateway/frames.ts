@@ -1,0 +1,51 @@
+import { EditMessageBody, Id, SendMessageBody } from '@parley/protocol'
+import { type Static, Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+
+/** Client → server frames: the REST bodies' fields plus the ids the REST path carries. */
+const RequestId = Type.String({ minLength: 1, maxLength: 64 })
+
+export const HelloFrame = Type.Object({
+  op: Type.Literal('hello'),
+  token: Type.String({ minLength: 1, maxLength: 4096 }),
+  since: Type.Integer({ minimum: 0 }),
+})
+export const AckFrame = Type.Object({ op: Type.Literal('ack'), seq: Type.Integer({ minimum: 0 }) })
+export const PingFrame = Type.Object({ op: Type.Literal('ping') })
+
+export const SendFrame = Type.Composite([
+  Type.Object({ op: Type.Literal('message:send'), id: RequestId, chat_id: Id }),
+  SendMessageBody,
+])
+export const EditFrame = Type.Composite([
+  Type.Object({ op: Type.Literal('message:edit'), id: RequestId, message_id: Id }),
+  EditMessageBody,
+])
+export const DeleteFrame = Type.Object({
+  op: Type.Literal('message:delete'),
+  id: RequestId,
+  message_id: Id,
+  for: Type.Optional(Type.Union([Type.Literal('me'), Type.Literal('everyone')])),
+})
+export const ReadFrame = Type.Object({
+  op: Type.Literal('message:read'),
+  id: RequestId,
+  chat_id: Id,
+  message_id: Id,
+})
+
+export const RequestFrame = Type.Union([SendFrame, EditFrame, DeleteFrame, ReadFrame])
+export type RequestFrame = Static<typeof RequestFrame>
+
+export const checkHello = TypeCompiler.Compile(HelloFrame)
+export const checkAck = TypeCompiler.Compile(AckFrame)
+export const checkPing = TypeCompiler.Compile(PingFrame)
+/** One checker per request op, so a bad frame's error names the right schema. */
+export const requestCheckers = {
+  'message:send': TypeCompiler.Compile(SendFrame),
+  'message:edit': TypeCompiler.Compile(EditFrame),
+  'message:delete': TypeCompiler.Compile(DeleteFrame),
+  'message:read': TypeCompiler.Compile(ReadFrame),
+} as const
+export type RequestOp = keyof typeof requestCheckers
+export const isRequestOp = (op: unknown): op is RequestOp => typeof op === 'string' && op in requestCheckers

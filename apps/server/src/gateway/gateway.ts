@@ -1,0 +1,62 @@
+import websocket from '@fastify/websocket'
+import { Gauge, type Registry } from 'prom-client'
+import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
+import type { App } from '../http/types.ts'
+import { CLOSE } from './close-codes.ts'
+import { Connection } from './connection.ts'
+
+const HEARTBEAT_MS = 25_000
+
+/** Browsers may open the socket only from this server's origin or the configured CORS origins. */
+function originAllowed(deps: Deps, origin: string | undefined, host: string | undefined): boolean {
+  if (!origin) return true
+  const allowed = deps.config.corsOrigins
+  if (allowed.includes('*') || allowed.includes(origin)) return true
+  try {
+    return new URL(origin).host === host
+  } catch {
+    return false
+  }
+}
+
+/** `/ws`: the live end of the update log, requests, and (later) ephemeral events. */
+export async function registerGateway(app: App, deps: Deps, registry: Registry): Promise<void> {
+  const connections = new Set<Connection>()
+  new Gauge({
+    name: 'parley_ws_connections',
+    help: 'Open WebSocket connections on this node',
+    registers: [registry],
+    collect() {
+      this.set(connections.size)
+    },
+  })
+  await app.register(websocket, { options: { maxPayload: deps.config.wsMaxFrameBytes } })
+
+  const heartbeat = setInterval(() => {
+    for (const connection of connections) connection.heartbeat()
+  }, HEARTBEAT_MS)
+  heartbeat.unref()
+  app.addHook('preClose', async () => {
+    clearInterval(heartbeat)
+    for (const connection of connections) connection.close(CLOSE.serverRestart)
+  })
+
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      schema: { hide: true },
+      preValidation: async (request) => {
+        if (!originAllowed(deps, request.headers.origin, request.headers.host)) {
+          throw errors.forbidden('This origin may not open a socket')
+        }
+      },
+    },
+    (socket, request) => {
+      const connection = new Connection(deps, socket, request.ip)
+      connections.add(connection)
+      socket.on('close', () => connections.delete(connection))
+    },
+  )
+}
