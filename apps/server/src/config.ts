@@ -56,6 +56,10 @@ const Settings = {
     default: '4194304',
     doc: 'Unsent bytes one socket may hold before it is closed as a slow consumer (4001; it resumes).',
   },
+  PARLEY_TYPING_TIMEOUT_MS: {
+    default: '5000',
+    doc: 'A typing indicator with no new `typing:start` for this long is stopped by the server, ms.',
+  },
   PARLEY_MAX_GROUP_SIZE: { default: '1024', doc: 'Most members a group may have.' },
   PARLEY_UPDATE_RETENTION_DAYS: {
     default: '30',
@@ -99,6 +103,7 @@ const ConfigSchema = Type.Object({
   wsMaxFrameBytes: Type.Integer({ minimum: 1024 }),
   wsFramesPerSecond: Positive,
   wsMaxBufferedBytes: Type.Integer({ minimum: 1024 }),
+  typingTimeoutMs: Type.Integer({ minimum: 50 }),
   maxGroupSize: Type.Integer({ minimum: 2 }),
   updateRetentionDays: Positive,
   production: Type.Boolean(),
@@ -146,6 +151,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   wsMaxFrameBytes: 'PARLEY_WS_MAX_FRAME_BYTES',
   wsFramesPerSecond: 'PARLEY_WS_FRAMES_PER_SECOND',
   wsMaxBufferedBytes: 'PARLEY_WS_MAX_BUFFERED_BYTES',
+  typingTimeoutMs: 'PARLEY_TYPING_TIMEOUT_MS',
   maxGroupSize: 'PARLEY_MAX_GROUP_SIZE',
   updateRetentionDays: 'PARLEY_UPDATE_RETENTION_DAYS',
 }
@@ -171,6 +177,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_WS_MAX_FRAME_BYTES: 'a whole number of bytes, at least 1024',
   PARLEY_WS_FRAMES_PER_SECOND: 'a whole number, at least 1',
   PARLEY_WS_MAX_BUFFERED_BYTES: 'a whole number of bytes, at least 1024',
+  PARLEY_TYPING_TIMEOUT_MS: 'a whole number of milliseconds, at least 50',
   PARLEY_MAX_GROUP_SIZE: 'a whole number, at least 2',
   PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
 }
@@ -221,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxFrameBytes: integer(get('PARLEY_WS_MAX_FRAME_BYTES')),
     wsFramesPerSecond: integer(get('PARLEY_WS_FRAMES_PER_SECOND')),
     wsMaxBufferedBytes: integer(get('PARLEY_WS_MAX_BUFFERED_BYTES')),
+    typingTimeoutMs: integer(get('PARLEY_TYPING_TIMEOUT_MS')),
     maxGroupSize: integer(get('PARLEY_MAX_GROUP_SIZE')),
     updateRetentionDays: integer(get('PARLEY_UPDATE_RETENTION_DAYS')),
     production: env.NODE_ENV === 'production',

@@ -10,6 +10,9 @@ import type { Counters } from './limits/counters.ts'
 import { MemoryBus } from './realtime/bus.memory.ts'
 import { RedisBus } from './realtime/bus.redis.ts'
 import type { Bus } from './realtime/bus.ts'
+import { MemoryPresence } from './realtime/presence.memory.ts'
+import { RedisPresence } from './realtime/presence.redis.ts'
+import type { Presence } from './realtime/presence.ts'
 import { ConsoleSms } from './sms/sms.console.ts'
 import type { SmsSender } from './sms/sms.ts'
 import { TwilioSms } from './sms/sms.twilio.ts'
@@ -26,6 +29,8 @@ export interface Deps {
   clock: Clock
   store: Store
   bus: Bus
+  /** Who has a socket open (in-process, or Redis in a cluster). */
+  presence: Presence
   counters: Counters
   sms: SmsSender
   /** HMAC key for access tokens and for hashing OTP codes. */
@@ -51,6 +56,9 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
 
   const prefix = overrides.redisPrefix ?? 'parley:'
   const bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}bus:`) : new MemoryBus()
+  const presence = config.redisUrl
+    ? new RedisPresence(config.redisUrl, `${prefix}presence:`)
+    : new MemoryPresence()
   const counters = config.redisUrl
     ? new RedisCounters(config.redisUrl, `${prefix}rl:`, clock)
     : new MemoryCounters(clock)
@@ -64,11 +72,12 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
     clock,
     store,
     bus,
+    presence,
     counters,
     sms,
     secret,
     async close() {
-      await Promise.allSettled([bus.close(), counters.close()])
+      await Promise.allSettled([bus.close(), presence.close(), counters.close()])
       await store.close()
     },
   }

@@ -1,90 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Message } from '@parley/protocol'
 import { RestClient } from '@parley/sdk'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fullHistory, newMessagesIn, range, syncAll } from './helpers/messaging.ts'
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
-const mainScript = path.join(repoRoot, 'apps/server/src/main.ts')
-
-/** A port nobody is using right now, from the OS. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
-      )
-    })
-  })
-}
-
-interface Running {
-  child: ChildProcess
-  url: string
-  output: string[]
-}
-
-/**
- * Starts the real server (`node --import tsx apps/server/src/main.ts`) in embedded mode on `dataDir`
- * and waits, at most 20 s, for its "listening" log line.
- */
-async function startProcess(dataDir: string, port: number): Promise<Running> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PARLEY_DATA_DIR: dataDir,
-    PARLEY_HOST: '127.0.0.1',
-    PARLEY_PORT: String(port),
-    PARLEY_LOG_LEVEL: 'info',
-    PARLEY_DATABASE_URL: '',
-    PARLEY_REDIS_URL: '',
-    PARLEY_RATE_LIMIT_PER_IP: '1000000',
-    PARLEY_RATE_LIMIT_PER_USER: '1000000',
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const output: string[] = []
-  const url = `http://127.0.0.1:${port}`
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`server did not start within 20 s:\n${output.join('')}`))
-    }, 20_000)
-    const onData = (chunk: Buffer) => {
-      output.push(chunk.toString())
-      if (output.join('').includes('Parley listening')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited (${code ?? signal}) before listening:\n${output.join('')}`))
-    })
-  })
-  child.removeAllListeners('exit')
-  return { child, url, output }
-}
-
-async function stopProcess(running: Running | undefined, signal: NodeJS.Signals) {
-  const child = running?.child
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill(signal)
-  await exited
-}
+import { freePort, type Running, startServerProcess, stopProcess } from './helpers/process.ts'
 
 type Outcome = { kind: 'answered'; status: number; message: Message } | { kind: 'unanswered'; reason: string }
 
@@ -98,7 +19,7 @@ describe('a killed embedded server (sqlite, real process)', () => {
 
   it('keeps every answered send, and a client retrying the rest ends with each message exactly once', async () => {
     const port = await freePort()
-    running = await startProcess(dataDir, port)
+    running = await startServerProcess(port, { PARLEY_DATA_DIR: dataDir })
     const first = running
 
     const ada = new RestClient({ baseUrl: first.url })
@@ -154,7 +75,7 @@ describe('a killed embedded server (sqlite, real process)', () => {
     expect(answeredBefore.length + unanswered.length).toBe(total)
 
     // Restart on the same data dir; the signed-in clients carry on with the tokens they hold.
-    running = await startProcess(dataDir, port)
+    running = await startServerProcess(port, { PARLEY_DATA_DIR: dataDir })
     const second = running
     const adaAgain = new RestClient({ baseUrl: second.url, accessToken: adaAuth.tokens.access_token })
     const bobAgain = new RestClient({ baseUrl: second.url, accessToken: bobAuth.tokens.access_token })

@@ -101,6 +101,17 @@ describe.each(MODES)('WebSocket gateway (%s)', (mode) => {
     expect(contentOf(await socket.next(isUpdate('message:new')))).toBe('after')
   })
 
+  it('holds frames sent right behind hello until it is through', async () => {
+    const { ada } = await pair()
+    const socket = new RawSocket(server.url)
+    sockets.push(socket)
+    await new Promise((resolve) => socket.ws.once('open', resolve))
+    socket.send({ op: 'hello', token: ada.auth.tokens.access_token, since: 0 })
+    socket.send({ op: 'ping' })
+    expect(await socket.next((frame) => frame.op === 'pong')).toEqual({ op: 'pong' })
+    expect(socket.frames.map((frame) => frame.op)).toContain('ready')
+  })
+
   it('answers resync_required for a cursor it cannot serve', async () => {
     const { bob } = await pair()
     const socket = new RawSocket(server.url)

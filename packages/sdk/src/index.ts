@@ -1,1 +1,2 @@
 export * from './rest.ts'
+export * from './socket.ts'

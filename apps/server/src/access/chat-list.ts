@@ -20,7 +20,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts'
  *   passed over, as in any list ordered by activity; `chat:*` and `message:new` updates tell the client).
  */
 export async function chatList(
-  deps: Pick<Deps, 'store'>,
+  deps: Pick<Deps, 'store' | 'presence'>,
   viewerId: number,
   query: { limit?: number | undefined; cursor?: string | undefined; archived?: boolean | undefined },
 ): Promise<{ chats: Chat[]; nextCursor: string | null }> {
@@ -44,6 +44,7 @@ export async function chatList(
     deps.store.db,
     viewerId,
     page.map((row) => row.chat),
+    (ids) => deps.presence.onlineOf(ids),
   )
   return {
     chats,

@@ -17,7 +17,8 @@ export async function chatViews(
   db: Executor,
   viewerId: number,
   chats: readonly ChatRow[],
-  presence: (userId: number) => boolean = () => false,
+  /** Which of the given users are online (deps.presence.onlineOf); one call per view. */
+  onlineOf: (userIds: readonly number[]) => Promise<Set<number>> = async () => new Set(),
 ): Promise<Chat[]> {
   if (chats.length === 0) return []
   const chatIds = chats.map((chat) => chat.id)
@@ -35,10 +36,11 @@ export async function chatViews(
     if (other) otherIdOf.set(chat.id, other.user_id)
   }
   const otherIds = [...new Set(otherIdOf.values())]
-  const [others, relations, lastViews] = await Promise.all([
+  const [others, relations, lastViews, online] = await Promise.all([
     new UserRepository(db).findByIds(otherIds),
     relationsFor(db, viewerId, otherIds),
     messageViews(db, viewerId, chats, lastMessages, members),
+    otherIds.length === 0 ? new Set<number>() : onlineOf(otherIds),
   ])
   const userById = new Map(others.map((user) => [user.id, user]))
   const lastByChat = new Map(lastViews.map((message) => [message.chat_id, message]))
@@ -53,7 +55,7 @@ export async function chatViews(
       participantsCount: chatMembers.length,
       other:
         other && otherId !== undefined
-          ? { user: other, relation: relations.get(otherId), isOnline: presence(otherId) }
+          ? { user: other, relation: relations.get(otherId), isOnline: online.has(otherId) }
           : null,
       lastMessage: lastByChat.get(chat.id) ?? null,
       unreadCount: unread.get(chat.id) ?? 0,

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto'
 import type { AccessClaims, Update } from '@parley/protocol'
 import type { WebSocket } from 'ws'
 import { chatForMember, messageForMember } from '../access/chats.ts'
@@ -12,10 +13,19 @@ import { ApiError, errors } from '../errors.ts'
 import { authenticateToken } from '../http/plugins/authenticate.ts'
 import type { Auth } from '../http/types.ts'
 import { iso } from '../presenters/time.ts'
+import { type Ephemeral, eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
 import { UpdateLogRepository } from '../store/update-log.repository.ts'
 import { CLOSE, type CloseReason } from './close-codes.ts'
-import { checkAck, checkHello, checkPing, isRequestOp, type RequestFrame, requestCheckers } from './frames.ts'
+import {
+  checkAck,
+  checkHello,
+  checkPing,
+  checkTyping,
+  isRequestOp,
+  type RequestFrame,
+  requestCheckers,
+} from './frames.ts'
 
 const UPDATE_PREFIX = '{"op":"update","seq":'
 const CATCH_UP_PAGE = 500
@@ -47,12 +57,19 @@ export class Connection {
   private acking = false
   private closed = false
   private frameWindow = { start: 0, count: 0 }
+  private early: string[] | null = null
   private readonly timers: NodeJS.Timeout[] = []
+  /** This socket's id in presence; `online` while it is counted there. */
+  private readonly id = crypto.randomUUID()
+  private online = false
+  /** Ephemeral events are sent only after `ready`; before it they are dropped. */
+  private ready = false
 
   constructor(
     private readonly deps: Deps,
     private readonly socket: WebSocket,
     private readonly ip: string,
+    private readonly ephemeral: Ephemeral,
   ) {
     this.timers.push(setTimeout(() => this.close(CLOSE.helloTimeout), HELLO_TIMEOUT_MS))
     socket.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()))
@@ -84,6 +101,11 @@ export class Connection {
   private async dispose(): Promise<void> {
     this.closed = true
     for (const timer of this.timers.splice(0)) clearTimeout(timer)
+    if (this.online && this.auth) {
+      this.online = false
+      this.ephemeral.dropOwner(this)
+      void this.ephemeral.disconnected(this.auth.userId, this.id)
+    }
     const unsubscribers = this.unsubscribers.splice(0)
     await Promise.allSettled(unsubscribers.map((unsubscribe) => unsubscribe()))
   }
@@ -91,37 +113,49 @@ export class Connection {
   private onFrame(text: string): void {
     if (this.closed) return
     this.alive = true
-    if (!this.withinRate()) return this.close(CLOSE.rateLimited)
-    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return this.close(CLOSE.tokenExpired)
+    const refusal = this.handle(text)
+    if (refusal) this.close(refusal)
+  }
+
+  /** Handles one inbound frame; answers the close reason when the frame ends the connection. */
+  private handle(text: string): CloseReason | null {
+    if (!this.withinRate()) return CLOSE.rateLimited
+    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE.tokenExpired
     let frame: unknown
     try {
       frame = JSON.parse(text)
     } catch {
-      return this.close(CLOSE.protocolError)
+      return CLOSE.protocolError
     }
     const op = (frame as { op?: unknown } | null)?.op
     if (!this.auth) {
-      if (op !== 'hello' || !checkHello.Check(frame)) return this.close(CLOSE.protocolError)
+      // Frames a client sends right behind its hello wait until the hello is through.
+      if (this.early) {
+        this.early.push(text)
+        return null
+      }
+      if (op !== 'hello' || !checkHello.Check(frame)) return CLOSE.protocolError
+      this.early = []
       void this.hello(frame.token, frame.since)
-      return
+      return null
     }
-    if (checkAck.Check(frame)) return this.ack(frame.seq)
-    if (checkPing.Check(frame)) return this.send('{"op":"pong"}')
-    if (isRequestOp(op)) {
+    if (checkAck.Check(frame)) this.ack(frame.seq)
+    else if (checkPing.Check(frame)) this.send('{"op":"pong"}')
+    else if (checkTyping.Check(frame)) this.ephemeral.typing(this, this.auth.userId, frame.chat_id, frame.op)
+    else if (isRequestOp(op)) {
       const id = (frame as { id?: unknown }).id
-      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return this.close(CLOSE.protocolError)
+      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return CLOSE.protocolError
       const checker = requestCheckers[op]
-      if (!checker.Check(frame)) {
+      if (checker.Check(frame)) void this.request(frame as RequestFrame)
+      else {
         const details = [...checker.Errors(frame)].slice(0, 5).map((error) => ({
           field: error.path.replace(/^\//, '').replaceAll('/', '.') || null,
           message: error.message,
         }))
-        return this.reply(id, errors.validation(`Invalid ${op} frame`, details))
+        this.reply(id, errors.validation(`Invalid ${op} frame`, details))
       }
-      void this.request(frame as RequestFrame)
-      return
-    }
-    this.close(CLOSE.protocolError)
+    } else return CLOSE.protocolError
+    return null
   }
 
   private withinRate(): boolean {
@@ -137,7 +171,12 @@ export class Connection {
       this.claims = await verifyAccessToken(this.deps, token)
       this.auth = await authenticateToken(this.deps, token, this.ip)
     } catch (error) {
-      const code = error instanceof ApiError ? error.code : 'unauthorized'
+      if (!(error instanceof ApiError)) {
+        // The database or bus failed, not the token: the client should retry, not sign in again.
+        this.deps.log.error({ err: error }, 'gateway hello failed')
+        return this.close(CLOSE.serverRestart)
+      }
+      const code = error.code
       return this.close(
         code === 'token_expired'
           ? CLOSE.tokenExpired
@@ -156,8 +195,14 @@ export class Connection {
     this.unsubscribers.push(
       await this.deps.bus.subscribe(userTopic(userId), (frame) => this.enqueue(() => this.live(frame))),
       await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE.sessionRevoked)),
+      // Ephemeral events: forwarded as they come, beside the update pump (no seq, not logged).
+      await this.deps.bus.subscribe(eventsTopic(userId), (frame) => {
+        if (this.ready) this.send(frame)
+      }),
     )
     if (this.closed) return void this.dispose()
+    this.online = true
+    void this.ephemeral.connected(userId, this.id)
     this.enqueue(() => this.catchUp(since, sessionId))
   }
 
@@ -176,10 +221,16 @@ export class Connection {
       this.send(JSON.stringify({ op: 'resync_required', current_seq: page.current_seq }))
       this.lastSent = page.current_seq
       this.send(JSON.stringify({ op: 'ready', seq: page.current_seq, session_id: sessionId }))
+      this.ready = true
+      this.replayEarly()
       return
     }
     this.lastSent = since
+    // Resuming from `since` proves the device holds everything up to it (as a sync cursor does).
+    if (since > 0) this.ack(since)
     this.send(JSON.stringify({ op: 'ready', seq: Math.max(newest, since), session_id: sessionId }))
+    this.ready = true
+    this.replayEarly()
     for (;;) {
       for (const update of page.updates) this.sendUpdate(update.seq, updateFrame(update))
       if (!page.has_more || this.closed) return
@@ -187,6 +238,13 @@ export class Connection {
       if ('resync_required' in next) return this.close(CLOSE.serverRestart)
       page = next
     }
+  }
+
+  /** Frames that came right behind the hello, handled once `ready` is out. */
+  private replayEarly(): void {
+    const early = this.early ?? []
+    this.early = null
+    for (const text of early) this.onFrame(text)
   }
 
   /** A live frame: in sequence → send its bytes; already sent → skip; ahead → fill the gap from the log. */

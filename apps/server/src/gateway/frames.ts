@@ -12,6 +12,11 @@ export const HelloFrame = Type.Object({
 })
 export const AckFrame = Type.Object({ op: Type.Literal('ack'), seq: Type.Integer({ minimum: 0 }) })
 export const PingFrame = Type.Object({ op: Type.Literal('ping') })
+/** Ephemeral, no `id` and no reply: forwarded to the chat's other members as an `event`. */
+export const TypingFrame = Type.Object({
+  op: Type.Union([Type.Literal('typing:start'), Type.Literal('typing:stop')]),
+  chat_id: Id,
+})
 
 export const SendFrame = Type.Composite([
   Type.Object({ op: Type.Literal('message:send'), id: RequestId, chat_id: Id }),
@@ -40,6 +45,7 @@ export type RequestFrame = Static<typeof RequestFrame>
 export const checkHello = TypeCompiler.Compile(HelloFrame)
 export const checkAck = TypeCompiler.Compile(AckFrame)
 export const checkPing = TypeCompiler.Compile(PingFrame)
+export const checkTyping = TypeCompiler.Compile(TypingFrame)
 /** One checker per request op, so a bad frame's error names the right schema. */
 export const requestCheckers = {
   'message:send': TypeCompiler.Compile(SendFrame),

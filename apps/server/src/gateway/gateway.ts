@@ -3,6 +3,7 @@ import { Gauge, type Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import type { App } from '../http/types.ts'
+import { Ephemeral } from '../realtime/ephemeral.ts'
 import { CLOSE } from './close-codes.ts'
 import { Connection } from './connection.ts'
 
@@ -20,9 +21,10 @@ function originAllowed(deps: Deps, origin: string | undefined, host: string | un
   }
 }
 
-/** `/ws`: the live end of the update log, requests, and (later) ephemeral events. */
+/** `/ws`: the live end of the update log, requests, and ephemeral events (typing, presence). */
 export async function registerGateway(app: App, deps: Deps, registry: Registry): Promise<void> {
   const connections = new Set<Connection>()
+  const ephemeral = new Ephemeral(deps)
   new Gauge({
     name: 'parley_ws_connections',
     help: 'Open WebSocket connections on this node',
@@ -40,6 +42,8 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
     for (const connection of connections) connection.close(CLOSE.serverRestart)
+    await ephemeral.idle()
+    ephemeral.close()
   })
 
   app.get(
@@ -54,7 +58,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
       },
     },
     (socket, request) => {
-      const connection = new Connection(deps, socket, request.ip)
+      const connection = new Connection(deps, socket, request.ip, ephemeral)
       connections.add(connection)
       socket.on('close', () => connections.delete(connection))
     },

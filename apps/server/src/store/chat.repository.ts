@@ -214,6 +214,22 @@ export class ChatRepository {
       .execute()
   }
 
+  /** The other current member of each private chat `userId` is a current member of, in one query. */
+  async privatePartnersOf(userId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('chat_members as own')
+      .innerJoin('chats', 'chats.id', 'own.chat_id')
+      .innerJoin('chat_members as other', 'other.chat_id', 'own.chat_id')
+      .select('other.user_id')
+      .where('own.user_id', '=', userId)
+      .where('own.left_at', 'is', null)
+      .where('chats.type', '=', 'private')
+      .where('other.user_id', '!=', userId)
+      .where('other.left_at', 'is', null)
+      .execute()
+    return rows.map((row) => Number(row.user_id))
+  }
+
   /** Current members of many chats, in one query. */
   activeMembersOf(chatIds: readonly number[]): Promise<ChatMemberRow[]> {
     if (chatIds.length === 0) return Promise.resolve([])

@@ -126,6 +126,19 @@ export class ContactRepository {
     return result.numDeletedRows > 0n
   }
 
+  /** Everyone `userId` has in their contacts or who has `userId` in theirs, in one query. */
+  async contactsEitherWay(userId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('contacts')
+      .select('contact_user_id as other_id')
+      .where('user_id', '=', userId)
+      .union((eb) =>
+        eb.selectFrom('contacts').select('user_id as other_id').where('contact_user_id', '=', userId),
+      )
+      .execute()
+    return rows.map((row) => Number(row.other_id))
+  }
+
   /**
    * How `viewerId` stands to each of `targetIds` (contacts either way, blocks either way), in one
    * query: only the facts that hold come back.

@@ -14,7 +14,7 @@ export class RawSocket {
   readonly ws: WebSocket
 
   constructor(url: string, headers: Record<string, string> = {}) {
-    this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', { headers })
+    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, { headers })
     this.ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame
       this.frames.push(frame)

@@ -8,11 +8,18 @@ const MINUTE = 60_000
  * The same counters back per-IP, per-user, OTP and login limits, in memory or in Redis.
  */
 export async function enforceLimit(
-  deps: Pick<Deps, 'counters'>,
+  deps: Pick<Deps, 'counters' | 'log'>,
   key: string,
   limit: number,
   windowMs = MINUTE,
 ): Promise<void> {
-  const { count, resetInMs } = await deps.counters.hit(key, windowMs)
-  if (count > limit) throw errors.rateLimited(Math.max(1, Math.ceil(resetInMs / 1000)))
+  let window: { count: number; resetInMs: number }
+  try {
+    window = await deps.counters.hit(key, windowMs)
+  } catch (error) {
+    // The counters' store (Redis) is down: serve without this limit rather than refuse everyone.
+    deps.log.warn({ err: error, key }, 'rate-limit counters unavailable; request allowed')
+    return
+  }
+  if (window.count > limit) throw errors.rateLimited(Math.max(1, Math.ceil(window.resetInMs / 1000)))
 }

@@ -33,9 +33,6 @@ import { authenticate, caller } from '../plugins/authenticate.ts'
 import { errorsOf, secured } from '../route-schema.ts'
 import type { App } from '../types.ts'
 
-// Realtime presence comes with the gateway; until then nobody is reported online.
-const OFFLINE = { isOnline: false }
-
 export function contactRoutes(app: App, deps: Deps) {
   const onRequest = authenticate(deps)
 
@@ -62,10 +59,13 @@ export function contactRoutes(app: App, deps: Deps) {
     },
     async (request) => {
       const entries = await contactsOf(deps, caller(request).userId)
+      const online = await deps.presence.onlineOf(entries.map((entry) => entry.user.id))
       return {
         success: true as const,
         contacts: entries.map((entry) =>
-          presentContact(entry.user, entry.contactName, entry.relation, OFFLINE),
+          presentContact(entry.user, entry.contactName, entry.relation, {
+            isOnline: online.has(entry.user.id),
+          }),
         ),
       }
     },
@@ -90,8 +90,13 @@ export function contactRoutes(app: App, deps: Deps) {
       const phoneNumber = normalisePhone(request.body.phone_number, request.body.country_code)
       const target = await userByPhone(deps, phoneNumber)
       const { created } = await addContact(deps, { actorId, target, contactName: request.body.contact_name })
-      const relation = await relationTo(deps.store.db, actorId, target.id)
-      const contact = presentContact(target, request.body.contact_name.trim(), relation, OFFLINE)
+      const [relation, online] = await Promise.all([
+        relationTo(deps.store.db, actorId, target.id),
+        deps.presence.onlineOf([target.id]),
+      ])
+      const contact = presentContact(target, request.body.contact_name.trim(), relation, {
+        isOnline: online.has(target.id),
+      })
       return reply.status(created ? 201 : 200).send({ success: true as const, contact })
     },
   )

@@ -17,11 +17,11 @@ import { authenticate, caller } from '../plugins/authenticate.ts'
 import { errorsOf, secured } from '../route-schema.ts'
 import type { App } from '../types.ts'
 
-// Realtime presence comes with the gateway; until then nobody is reported online.
-const OFFLINE = { isOnline: false }
-
 export function userRoutes(app: App, deps: Deps) {
   const onRequest = authenticate(deps)
+  /** Presence of many users, one call per request. */
+  const onlineOf = (ids: readonly number[]) => deps.presence.onlineOf(ids)
+  const isOnline = async (id: number) => ({ isOnline: (await onlineOf([id])).has(id) })
 
   app.get(
     '/api/user/profile',
@@ -36,7 +36,7 @@ export function userRoutes(app: App, deps: Deps) {
     },
     async (request) => {
       const user = await userById(deps, caller(request).userId)
-      return { success: true as const, user: presentOwnProfile(user, OFFLINE) }
+      return { success: true as const, user: presentOwnProfile(user, await isOnline(user.id)) }
     },
   )
 
@@ -59,7 +59,7 @@ export function userRoutes(app: App, deps: Deps) {
         name: request.body.name,
         about: request.body.about,
       })
-      return { success: true as const, user: presentOwnProfile(user, OFFLINE) }
+      return { success: true as const, user: presentOwnProfile(user, await isOnline(user.id)) }
     },
   )
 
@@ -79,7 +79,10 @@ export function userRoutes(app: App, deps: Deps) {
     },
     async (request) => {
       const user = await updatePrivacy(deps, { actorId: caller(request).userId, settings: request.body })
-      return { success: true as const, privacy_settings: presentOwnProfile(user, OFFLINE).privacy_settings }
+      return {
+        success: true as const,
+        privacy_settings: presentOwnProfile(user, { isOnline: false }).privacy_settings,
+      }
     },
   )
 
@@ -100,9 +103,12 @@ export function userRoutes(app: App, deps: Deps) {
     async (request) => {
       const viewerId = caller(request).userId
       const { users, relations, nextCursor } = await searchUsers(deps, viewerId, request.query)
+      const online = await onlineOf(users.map((user) => user.id))
       return {
         success: true as const,
-        users: users.map((user) => presentPublicUser(user, relations.get(user.id) ?? NO_RELATION, OFFLINE)),
+        users: users.map((user) =>
+          presentPublicUser(user, relations.get(user.id) ?? NO_RELATION, { isOnline: online.has(user.id) }),
+        ),
         pagination: { next_cursor: nextCursor, has_more: nextCursor !== null },
       }
     },
@@ -125,8 +131,11 @@ export function userRoutes(app: App, deps: Deps) {
     async (request) => {
       const viewerId = caller(request).userId
       const user = await userById(deps, request.params.id)
-      const relation = await relationTo(deps.store.db, viewerId, user.id)
-      return { success: true as const, user: presentPublicUser(user, relation, OFFLINE) }
+      const [relation, presence] = await Promise.all([
+        relationTo(deps.store.db, viewerId, user.id),
+        isOnline(user.id),
+      ])
+      return { success: true as const, user: presentPublicUser(user, relation, presence) }
     },
   )
 }

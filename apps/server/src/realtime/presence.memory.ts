@@ -1,0 +1,32 @@
+import type { Presence } from './presence.ts'
+
+/** The embedded presence: one process holds every socket, so a set of connection ids per user. */
+export class MemoryPresence implements Presence {
+  private readonly connections = new Map<number, Set<string>>()
+
+  async connect(userId: number, connectionId: string): Promise<boolean> {
+    let set = this.connections.get(userId)
+    if (!set) {
+      set = new Set()
+      this.connections.set(userId, set)
+    }
+    set.add(connectionId)
+    return set.size === 1
+  }
+
+  async disconnect(userId: number, connectionId: string): Promise<boolean> {
+    const set = this.connections.get(userId)
+    if (!set?.delete(connectionId)) return false
+    if (set.size > 0) return false
+    this.connections.delete(userId)
+    return true
+  }
+
+  async onlineOf(userIds: readonly number[]): Promise<Set<number>> {
+    return new Set(userIds.filter((id) => this.connections.has(id)))
+  }
+
+  async close(): Promise<void> {
+    this.connections.clear()
+  }
+}

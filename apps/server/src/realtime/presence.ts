@@ -1,0 +1,15 @@
+/**
+ * Who is online: a user is online while at least one of their sockets is open on any node. Each open
+ * socket is registered under a connection id unique to it; the implementation answers whether a
+ * registration was the user's first (→ `presence:online`) and whether a removal was their last
+ * (→ `presence:offline`), atomically across nodes.
+ */
+export interface Presence {
+  /** Registers one open socket. True when the user had no other socket open anywhere. */
+  connect(userId: number, connectionId: string): Promise<boolean>
+  /** Removes one socket. True when it was the user's last open socket anywhere. */
+  disconnect(userId: number, connectionId: string): Promise<boolean>
+  /** The subset of `userIds` that is online now, in one round trip. */
+  onlineOf(userIds: readonly number[]): Promise<Set<number>>
+  close(): Promise<void>
+}
