@@ -174,8 +174,13 @@ describe.each(MODES)('WebSocket gateway (%s)', (mode) => {
       message_id: sentId,
     })
     expect(read).toMatchObject({ ok: true, data: { read_seq: 1 } })
+    const reacted = await socket.request('reaction:add', 'r7', { message_id: sentId, emoji: '👍' })
+    expect(reacted).toMatchObject({ ok: true, data: { reaction: { emoji: '👍', count: 1 } } })
     const history = await bob.client.messages.history(chatId)
     expect(history.messages.map((message) => message.content)).toEqual(['edited'])
+    expect(history.messages[0]?.reactions).toMatchObject([{ emoji: '👍', count: 1 }])
+    const unreacted = await socket.request('reaction:remove', 'r8', { message_id: sentId, emoji: '👍' })
+    expect(unreacted).toMatchObject({ ok: true, data: { reaction: { count: 0 } } })
   })
 
   it('closes with documented codes: bad token, expired token, revoked session, protocol error', async () => {
@@ -199,6 +204,17 @@ describe.each(MODES)('WebSocket gateway (%s)', (mode) => {
     server.clock.advance(15 * 60_000 + 1000)
     expiring.send({ op: 'ping' })
     expect(await expiring.closed).toMatchObject({ code: 4002, reason: 'token_expired' })
+  })
+
+  it('closes a socket that sends frames too large or too fast', async () => {
+    const { ada } = await pair()
+    const big = await open(ada)
+    big.send({ op: 'ping', padding: 'x'.repeat(70_000) })
+    expect((await big.closed).code).toBe(1009)
+
+    const chatty = await open(ada)
+    for (let i = 0; i < 60; i++) chatty.send({ op: 'ping' })
+    expect(await chatty.closed).toMatchObject({ code: 4004, reason: 'rate_limited' })
   })
 
   it('refuses an upgrade from a foreign browser origin', async () => {

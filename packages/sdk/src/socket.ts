@@ -74,6 +74,14 @@ export interface SocketRequests {
     fields: { chat_id: number; message_id: number }
     data: { read_seq: number; read_at: string }
   }
+  'reaction:add': {
+    fields: { message_id: number; emoji: string }
+    data: { reaction: { message_id: number; emoji: string; count: number } }
+  }
+  'reaction:remove': {
+    fields: { message_id: number; emoji: string }
+    data: { reaction: { message_id: number; emoji: string; count: number } }
+  }
 }
 export type SocketRequestOp = keyof SocketRequests
 

@@ -5,6 +5,7 @@ import { chatForMember, messageForMember } from '../access/chats.ts'
 import { readUpdates } from '../access/sync.ts'
 import { deleteMessage, editMessage } from '../actions/message-ops.ts'
 import { markRead, sendMessage } from '../actions/messages.ts'
+import { addReaction, removeReaction } from '../actions/reactions.ts'
 import { acknowledge } from '../actions/receipts.ts'
 import { sessionTopic } from '../actions/sessions.ts'
 import { verifyAccessToken } from '../auth/tokens.ts'
@@ -30,6 +31,7 @@ import {
 const UPDATE_PREFIX = '{"op":"update","seq":'
 const CATCH_UP_PAGE = 500
 const HELLO_TIMEOUT_MS = 10_000
+const MAX_QUEUED_LIVE = 10_000
 
 /** The seq of a live frame published by realtime/publish.ts, read without parsing the whole frame. */
 export function frameSeq(frame: string): number {
@@ -193,7 +195,7 @@ export class Connection {
     )
     // Subscribe first, read second: nothing committed in between can fall through.
     this.unsubscribers.push(
-      await this.deps.bus.subscribe(userTopic(userId), (frame) => this.enqueue(() => this.live(frame))),
+      await this.deps.bus.subscribe(userTopic(userId), (frame) => this.onLive(frame)),
       await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE.sessionRevoked)),
       // Ephemeral events: forwarded as they come, beside the update pump (no seq, not logged).
       await this.deps.bus.subscribe(eventsTopic(userId), (frame) => {
@@ -232,7 +234,7 @@ export class Connection {
     this.ready = true
     this.replayEarly()
     for (;;) {
-      for (const update of page.updates) this.sendUpdate(update.seq, updateFrame(update))
+      for (const update of page.updates) await this.sendRead(update)
       if (!page.has_more || this.closed) return
       const next = await readUpdates(this.deps, userId, this.lastSent, CATCH_UP_PAGE)
       if ('resync_required' in next) return this.close(CLOSE.serverRestart)
@@ -255,8 +257,41 @@ export class Connection {
     while (this.lastSent < seq && !this.closed) {
       const page = await readUpdates(this.deps, this.auth?.userId ?? 0, this.lastSent, CATCH_UP_PAGE)
       if ('resync_required' in page || page.updates.length === 0) return this.close(CLOSE.serverRestart)
-      for (const update of page.updates) this.sendUpdate(update.seq, updateFrame(update))
+      for (const update of page.updates) await this.sendRead(update)
     }
+  }
+
+  /**
+   * Live frames wait in the pump while a catch-up is paced; past this many the device is too far
+   * behind to hold in memory and reconnects to read from the log instead.
+   */
+  private queuedLive = 0
+
+  private onLive(frame: string): void {
+    this.queuedLive += 1
+    if (this.queuedLive > MAX_QUEUED_LIVE) {
+      this.close(CLOSE.slowConsumer)
+      return
+    }
+    this.enqueue(async () => {
+      this.queuedLive -= 1
+      await this.live(frame)
+    })
+  }
+
+  /**
+   * An update read from the log (catch-up, gap fill) is paced by the consumer: when the socket's unsent
+   * bytes pass half the bound, wait until this frame is flushed instead of closing the socket.
+   */
+  private async sendRead(update: Update): Promise<void> {
+    if (this.closed) return
+    const frame = updateFrame(update)
+    if (this.socket.bufferedAmount < this.deps.config.wsMaxBufferedBytes / 2) {
+      this.sendUpdate(update.seq, frame)
+      return
+    }
+    await new Promise<void>((resolve) => this.socket.send(frame, () => resolve()))
+    this.lastSent = update.seq
   }
 
   private sendUpdate(seq: number, frame: string): void {
@@ -326,6 +361,12 @@ export class Connection {
         if (chat.id !== frame.chat_id) throw errors.notFound('Message')
         const { readSeq, readAt } = await markRead(this.deps, { actorId: userId, chat, member, message })
         return { read_seq: readSeq, read_at: iso(readAt) }
+      }
+      case 'reaction:add':
+      case 'reaction:remove': {
+        const { chat, message } = await messageForMember(this.deps, userId, frame.message_id)
+        const react = frame.op === 'reaction:add' ? addReaction : removeReaction
+        return { reaction: await react(this.deps, { actorId: userId, chat, message, emoji: frame.emoji }) }
       }
     }
   }

@@ -1,4 +1,4 @@
-import { EditMessageBody, Id, SendMessageBody } from '@parley/protocol'
+import { EditMessageBody, Emoji, Id, SendMessageBody } from '@parley/protocol'
 import { type Static, Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 
@@ -39,7 +39,27 @@ export const ReadFrame = Type.Object({
   message_id: Id,
 })
 
-export const RequestFrame = Type.Union([SendFrame, EditFrame, DeleteFrame, ReadFrame])
+export const ReactionAddFrame = Type.Object({
+  op: Type.Literal('reaction:add'),
+  id: RequestId,
+  message_id: Id,
+  emoji: Emoji,
+})
+export const ReactionRemoveFrame = Type.Object({
+  op: Type.Literal('reaction:remove'),
+  id: RequestId,
+  message_id: Id,
+  emoji: Emoji,
+})
+
+export const RequestFrame = Type.Union([
+  SendFrame,
+  EditFrame,
+  DeleteFrame,
+  ReadFrame,
+  ReactionAddFrame,
+  ReactionRemoveFrame,
+])
 export type RequestFrame = Static<typeof RequestFrame>
 
 export const checkHello = TypeCompiler.Compile(HelloFrame)
@@ -52,6 +72,8 @@ export const requestCheckers = {
   'message:edit': TypeCompiler.Compile(EditFrame),
   'message:delete': TypeCompiler.Compile(DeleteFrame),
   'message:read': TypeCompiler.Compile(ReadFrame),
+  'reaction:add': TypeCompiler.Compile(ReactionAddFrame),
+  'reaction:remove': TypeCompiler.Compile(ReactionRemoveFrame),
 } as const
 export type RequestOp = keyof typeof requestCheckers
 export const isRequestOp = (op: unknown): op is RequestOp => typeof op === 'string' && op in requestCheckers
