@@ -2,7 +2,7 @@ import type { Message, Update } from '@parley/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { codeOf, fullHistory, syncAll, text } from './helpers/messaging.ts'
-import { MODES, startServer, type TestServer } from './helpers/server.ts'
+import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
 
 /** The updates of one type in a replayed log, narrowed. */
 const ofType = <T extends Update['type']>(updates: Update[], type: T) =>
@@ -13,10 +13,7 @@ const byId = (messages: Message[], id: number) => messages.find((message) => mes
 describe.each(MODES)('operations on messages (%s)', (mode) => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startServer(mode, {
-      PARLEY_RATE_LIMIT_PER_IP: '1000000',
-      PARLEY_RATE_LIMIT_PER_USER: '1000000',
-    })
+    server = await startServer(mode, NO_RATE_LIMITS)
   })
   afterAll(async () => {
     await server?.close()

@@ -11,7 +11,7 @@ import {
   syncAll,
   text,
 } from './helpers/messaging.ts'
-import { MODES, startServer, type TestServer } from './helpers/server.ts'
+import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
 
 /** What two members must agree on: the order of a chat, by per-chat seq and message id. */
 const order = (messages: Message[]) => messages.map((message) => [message.seq, message.id])
@@ -20,10 +20,7 @@ describe.each(MODES)('chats and messages (%s)', (mode) => {
   let server: TestServer
   beforeAll(async () => {
     // Bursts of concurrent sends are the point of several tests; the rate limiter is not under test.
-    server = await startServer(mode, {
-      PARLEY_RATE_LIMIT_PER_IP: '1000000',
-      PARLEY_RATE_LIMIT_PER_USER: '1000000',
-    })
+    server = await startServer(mode, NO_RATE_LIMITS)
   })
   afterAll(async () => {
     await server?.close()

@@ -3,7 +3,7 @@ import type { RestClient } from '@parley/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { codeOf, fullHistory, syncAll, text } from './helpers/messaging.ts'
-import { MODES, startServer, type TestServer } from './helpers/server.ts'
+import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
 
 const ofType = <T extends Update['type']>(updates: Update[], type: T) =>
   updates.filter((update): update is Extract<Update, { type: T }> => update.type === type)
@@ -27,10 +27,7 @@ async function catchUp(client: RestClient): Promise<number> {
 describe.each(MODES)('receipts (%s)', (mode) => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startServer(mode, {
-      PARLEY_RATE_LIMIT_PER_IP: '1000000',
-      PARLEY_RATE_LIMIT_PER_USER: '1000000',
-    })
+    server = await startServer(mode, NO_RATE_LIMITS)
   })
   afterAll(async () => {
     await server?.close()

@@ -2,15 +2,14 @@ import type net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser } from './helpers/factories.ts'
 import { RawSocket } from './helpers/raw-socket.ts'
-import { MODES, startServer, type TestServer } from './helpers/server.ts'
+import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
 
 describe.each(MODES)('a slow consumer (%s)', (mode) => {
   let server: TestServer
   beforeAll(async () => {
     server = await startServer(mode, {
       PARLEY_WS_MAX_BUFFERED_BYTES: '65536',
-      PARLEY_RATE_LIMIT_PER_IP: '1000000',
-      PARLEY_RATE_LIMIT_PER_USER: '1000000',
+      ...NO_RATE_LIMITS,
     })
   })
   afterAll(() => server?.close())

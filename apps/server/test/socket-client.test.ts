@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { clientMsgId, fullHistory, syncAll, text } from './helpers/messaging.ts'
-import { MODES, startServer, type TestServer } from './helpers/server.ts'
+import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
 
 const WAIT_MS = 8_000
 
@@ -50,10 +50,7 @@ describe.each(MODES)('ParleySocket against /ws (%s)', (mode) => {
   const sockets: ParleySocket[] = []
 
   beforeAll(async () => {
-    server = await startServer(mode, {
-      PARLEY_RATE_LIMIT_PER_IP: '1000000',
-      PARLEY_RATE_LIMIT_PER_USER: '1000000',
-    })
+    server = await startServer(mode, NO_RATE_LIMITS)
     wsUrl = `${server.url.replace('http', 'ws')}/ws`
   })
   afterEach(() => {

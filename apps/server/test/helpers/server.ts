@@ -22,6 +22,9 @@ const redisUrl = process.env.PARLEY_TEST_REDIS_URL
 if (Boolean(adminUrl) !== Boolean(redisUrl)) {
   throw new Error('Set both PARLEY_TEST_DATABASE_URL and PARLEY_TEST_REDIS_URL, or neither')
 }
+/** For suites whose bursts of requests are the point: the rate limiter is not what they test. */
+export const NO_RATE_LIMITS = { PARLEY_RATE_LIMIT_PER_IP: '1000000', PARLEY_RATE_LIMIT_PER_USER: '1000000' }
+
 export const MODES: Mode[] = adminUrl ? ['sqlite', 'postgres+redis'] : ['sqlite']
 
 /** Captures texts instead of sending them: the SMS provider is the one outside party tests stand in for. */
