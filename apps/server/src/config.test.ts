@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       wsMaxFrameBytes: 65536,
       wsFramesPerSecond: 50,
       wsMaxBufferedBytes: 4194304,
+      wsHeartbeatMs: 25000,
       typingTimeoutMs: 5000,
       maxGroupSize: 1024,
       updateRetentionDays: 30,

@@ -7,8 +7,6 @@ import { Ephemeral } from '../realtime/ephemeral.ts'
 import { CLOSE } from './close-codes.ts'
 import { Connection } from './connection.ts'
 
-const HEARTBEAT_MS = 25_000
-
 /** Browsers may open the socket only from this server's origin or the configured CORS origins. */
 function originAllowed(deps: Deps, origin: string | undefined, host: string | undefined): boolean {
   if (!origin) return true
@@ -37,7 +35,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
 
   const heartbeat = setInterval(() => {
     for (const connection of connections) connection.heartbeat()
-  }, HEARTBEAT_MS)
+  }, deps.config.wsHeartbeatMs)
   heartbeat.unref()
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)

@@ -13,8 +13,11 @@ export class RawSocket {
   private seen = 0
   readonly ws: WebSocket
 
-  constructor(url: string, headers: Record<string, string> = {}) {
-    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, { headers })
+  constructor(url: string, headers: Record<string, string> = {}, options: { autoPong?: boolean } = {}) {
+    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, {
+      headers,
+      autoPong: options.autoPong ?? true,
+    })
     this.ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame
       this.frames.push(frame)
@@ -30,8 +33,13 @@ export class RawSocket {
     )
   }
 
-  static async open(url: string, token: string, since = 0): Promise<RawSocket> {
-    const socket = new RawSocket(url)
+  static async open(
+    url: string,
+    token: string,
+    since = 0,
+    options: { autoPong?: boolean } = {},
+  ): Promise<RawSocket> {
+    const socket = new RawSocket(url, {}, options)
     await new Promise<void>((resolve, reject) => {
       socket.ws.once('open', () => resolve())
       socket.ws.once('error', reject)
