@@ -6,7 +6,7 @@ import { ChatRepository } from '../store/chat.repository.ts'
 import type { Executor } from '../store/db.ts'
 import type { ChatRow } from '../store/schema.ts'
 import { UserRepository } from '../store/user.repository.ts'
-import type { ChatAccess } from './chats.ts'
+import { type ChatAccess, chatForMember } from './chats.ts'
 import { relationsFor } from './relations.ts'
 
 /** A group the user is a current member of; `not_found` for missing, private and not-yours alike. */
@@ -15,10 +15,9 @@ export async function groupForMember(
   userId: number,
   chatId: number,
 ): Promise<ChatAccess> {
-  const chats = new ChatRepository(deps.store.db)
-  const [chat, member] = await Promise.all([chats.findById(chatId), chats.findActiveMember(chatId, userId)])
-  if (!chat || !member || chat.type !== 'group') throw errors.notFound('Group')
-  return { chat, member }
+  const access = await chatForMember(deps, userId, chatId)
+  if (access.chat.type !== 'group') throw errors.notFound('Group')
+  return access
 }
 
 /** A group with its members as `viewerId` sees them, in four queries whatever the group's size. */

@@ -337,7 +337,7 @@ export class ChatRepository {
       .execute()
   }
 
-  /** Moves a member's read watermark forward only; answers the row when it moved. */
+  /** Moves a member's read watermark (and so the delivered one) forward only; answers whether it moved. */
   async advanceRead(chatId: number, userId: number, seq: number, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable('chat_members')
