@@ -12,6 +12,7 @@ import { registerGateway } from './gateway/gateway.ts'
 import { registerErrorHandling } from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { enforceLimit } from './http/plugins/rate-limit.ts'
+import { adminRoutes } from './http/routes/admin.routes.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
 import { chatRoutes } from './http/routes/chats.routes.ts'
 import { contactRoutes } from './http/routes/contacts.routes.ts'
@@ -99,7 +100,14 @@ export async function buildApp(deps: Deps): Promise<App> {
           'REST API of Parley. Errors are `{"success": false, "error": {"code", "message", "details"?}}`. WebSocket frames are described in docs/api/websocket.md.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The PARLEY_ADMIN_TOKEN setting; without it the admin API answers 404.',
+          },
+        },
       },
     },
   })
@@ -118,6 +126,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   messageOpsRoutes(app, deps)
   searchRoutes(app, deps)
   syncRoutes(app, deps)
+  adminRoutes(app, deps)
   webRoutes(app)
   return app
 }

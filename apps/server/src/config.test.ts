@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       jwtSecret: null,
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 2_592_000,
+      adminToken: null,
       sms: { driver: 'console' },
       otpSendsPerHour: 3,
       otpSendsPerIpPerHour: 20,
@@ -61,6 +62,7 @@ describe('loadConfig', () => {
       PARLEY_DATABASE_URL: 'postgres://parley@db:5432/parley',
       PARLEY_REDIS_URL: 'rediss://cache:6380',
       PARLEY_JWT_SECRET: 'x'.repeat(32),
+      PARLEY_ADMIN_TOKEN: 'a'.repeat(32),
       PARLEY_CORS_ORIGINS: ' https://a.example ,https://b.example,',
       PARLEY_TRUST_PROXY: 'yes',
       ...TWILIO,
@@ -68,6 +70,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080)
     expect(config.databaseUrl).toBe('postgres://parley@db:5432/parley')
     expect(config.redisUrl).toBe('rediss://cache:6380')
+    expect(config.adminToken).toBe('a'.repeat(32))
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example'])
     expect(config.trustProxy).toBe(true)
     expect(config.sms).toEqual({
@@ -92,6 +95,7 @@ describe('loadConfig', () => {
     [{ PARLEY_DATABASE_URL: 'mysql://x' }, 'PARLEY_DATABASE_URL'],
     [{ PARLEY_REDIS_URL: 'localhost:6379' }, 'PARLEY_REDIS_URL'],
     [{ PARLEY_JWT_SECRET: 'too-short' }, 'PARLEY_JWT_SECRET'],
+    [{ PARLEY_ADMIN_TOKEN: 'too-short' }, 'PARLEY_ADMIN_TOKEN: expected at least 32 characters'],
     [{ PARLEY_ACCESS_TOKEN_TTL: '0' }, 'PARLEY_ACCESS_TOKEN_TTL="0"'],
     [{ PARLEY_RATE_LIMIT_PER_IP: '1.5' }, 'PARLEY_RATE_LIMIT_PER_IP="1.5"'],
     [{ PARLEY_BODY_LIMIT: '10' }, 'PARLEY_BODY_LIMIT="10"'],
@@ -126,10 +130,11 @@ describe('loadConfig', () => {
   it('never echoes secrets in its messages', () => {
     const error = configError({
       PARLEY_JWT_SECRET: 'hunter2-secret',
+      PARLEY_ADMIN_TOKEN: 'admin-hunter3',
       PARLEY_DATABASE_URL: 'mysql://root:db-password@db',
       PARLEY_REDIS_URL: 'redis//:redis-password@cache',
     })
-    expect(error.message).not.toMatch(/hunter2|db-password|redis-password/)
+    expect(error.message).not.toMatch(/hunter2|hunter3|db-password|redis-password/)
   })
 
   it('accepts twilio in production', () => {

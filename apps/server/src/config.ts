@@ -22,6 +22,10 @@ const Settings = {
   },
   PARLEY_ACCESS_TOKEN_TTL: { default: '900', doc: 'Access token lifetime, seconds.' },
   PARLEY_REFRESH_TOKEN_TTL: { default: '2592000', doc: 'Refresh token (session) idle lifetime, seconds.' },
+  PARLEY_ADMIN_TOKEN: {
+    default: '',
+    doc: 'Bearer token for the admin API (`/api/admin/*`, used by `bench/` to seed users); unset disables it.',
+  },
   PARLEY_SMS_DRIVER: {
     default: 'console',
     doc: '`console` (code in the log; refused in production) or `twilio`.',
@@ -84,6 +88,8 @@ const ConfigSchema = Type.Object({
   jwtSecret: Type.Union([Type.String({ minLength: 32 }), Type.Null()]),
   accessTokenTtlSeconds: Positive,
   refreshTokenTtlSeconds: Positive,
+  /** null: the admin API answers not_found. */
+  adminToken: Type.Union([Type.String({ minLength: 32 }), Type.Null()]),
   sms: Type.Union([
     Type.Object({ driver: Type.Literal('console') }),
     Type.Object({
@@ -144,6 +150,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   jwtSecret: 'PARLEY_JWT_SECRET',
   accessTokenTtlSeconds: 'PARLEY_ACCESS_TOKEN_TTL',
   refreshTokenTtlSeconds: 'PARLEY_REFRESH_TOKEN_TTL',
+  adminToken: 'PARLEY_ADMIN_TOKEN',
   sms: 'PARLEY_SMS_DRIVER',
   otpSendsPerHour: 'PARLEY_OTP_SENDS_PER_HOUR',
   otpSendsPerIpPerHour: 'PARLEY_OTP_SENDS_PER_IP_PER_HOUR',
@@ -171,6 +178,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_JWT_SECRET: 'at least 32 characters, or unset to generate one',
   PARLEY_ACCESS_TOKEN_TTL: 'a whole number of seconds, at least 1',
   PARLEY_REFRESH_TOKEN_TTL: 'a whole number of seconds, at least 1',
+  PARLEY_ADMIN_TOKEN: 'at least 32 characters, or unset to disable the admin API',
   PARLEY_SMS_DRIVER: '`console` or `twilio`',
   PARLEY_TWILIO_BASE_URL: 'an http:// or https:// URL',
   PARLEY_OTP_SENDS_PER_HOUR: 'a whole number, at least 1',
@@ -192,6 +200,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
 /** Never echoed in error messages: they are, or may contain, credentials. */
 const SECRET_SETTINGS = new Set<SettingName>([
   'PARLEY_JWT_SECRET',
+  'PARLEY_ADMIN_TOKEN',
   'PARLEY_TWILIO_AUTH_TOKEN',
   'PARLEY_DATABASE_URL',
   'PARLEY_REDIS_URL',
@@ -211,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret: orNull(get('PARLEY_JWT_SECRET')),
     accessTokenTtlSeconds: integer(get('PARLEY_ACCESS_TOKEN_TTL')),
     refreshTokenTtlSeconds: integer(get('PARLEY_REFRESH_TOKEN_TTL')),
+    adminToken: orNull(get('PARLEY_ADMIN_TOKEN')),
     sms:
       smsDriver === 'twilio'
         ? {

@@ -25,6 +25,8 @@ import type {
   RegisterBody,
   SearchQuery,
   SearchResponse,
+  SeedUsersBody,
+  SeedUsersResponse,
   SendContactRequestBody,
   SendMessageBody,
   SendOtpBody,
@@ -166,6 +168,21 @@ export class RestClient {
     /** @example `await client.auth.revokeSession(sessionId)` */
     revokeSession: (id: string) =>
       this.call<{ success: true }>('DELETE', `/api/auth/sessions/${encodeURIComponent(id)}`),
+  }
+
+  readonly admin = {
+    /**
+     * Creates up to 1,000 signed-in users per call for load tests (the server's PARLEY_ADMIN_TOKEN is
+     * required; without it the route is 404). Each user's tokens work like a sign-in's; the client's
+     * own access token is neither sent nor changed.
+     * @example
+     * ```ts
+     * const { users } = await client.admin.seedUsers(adminToken, { count: 500, name_prefix: 'bench' })
+     * const alice = new RestClient({ baseUrl, accessToken: users[0]?.access_token })
+     * ```
+     */
+    seedUsers: (adminToken: string, body: SeedUsersBody) =>
+      this.call<SeedUsersResponse>('POST', '/api/admin/seed/users', { body, token: adminToken }),
   }
 
   readonly users = {

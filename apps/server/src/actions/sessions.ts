@@ -4,6 +4,8 @@ import { newRefreshToken, sha256, signAccessToken } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { iso } from '../presenters/time.ts'
+import type { Executor } from '../store/db.ts'
+import type { SessionRow } from '../store/schema.ts'
 import { SessionRepository } from '../store/session.repository.ts'
 import type { User } from '../store/user.repository.ts'
 
@@ -13,32 +15,77 @@ export interface DeviceInfo {
   userAgent: string | null
 }
 
-/** A session is a device: it is created at sign-in and lives while its refresh tokens keep rotating. */
-export async function startSession(deps: Deps, user: User, device: DeviceInfo): Promise<Tokens> {
-  const now = deps.clock.now()
-  const sessionId = crypto.randomUUID()
-  const refreshToken = newRefreshToken()
-  await deps.store.db.transaction().execute(async (trx) => {
-    const repo = new SessionRepository(trx)
-    await repo.create({
-      id: sessionId,
-      user_id: user.id,
+/** A session about to be written, with its first refresh token (only its hash is stored). */
+export interface NewSession {
+  row: Omit<SessionRow, 'revoked_at'>
+  refreshToken: string
+}
+
+/** Builds the session a sign-in of `userId` from `device` opens; nothing is written yet. */
+export function newSession(
+  deps: Pick<Deps, 'config'>,
+  userId: number,
+  device: DeviceInfo,
+  now: number,
+): NewSession {
+  return {
+    row: {
+      id: crypto.randomUUID(),
+      user_id: userId,
       device_name: device.deviceName ?? deviceNameFrom(device.userAgent),
       ip: device.ip,
       user_agent: device.userAgent?.slice(0, 300) ?? null,
       created_at: now,
       last_active_at: now,
       expires_at: now + deps.config.refreshTokenTtlSeconds * 1000,
-    })
-    await repo.addRefreshToken(sessionId, sha256(refreshToken), now)
-  })
-  const access = await signAccessToken(deps, { userId: user.id, sessionId, phoneNumber: user.phone_number })
+    },
+    refreshToken: newRefreshToken(),
+  }
+}
+
+/** Writes sessions and their first refresh tokens in the caller's transaction, a batch per table. */
+export async function saveSessions(
+  trx: Executor,
+  sessions: readonly NewSession[],
+  now: number,
+): Promise<void> {
+  const repo = new SessionRepository(trx)
+  await repo.createMany(sessions.map((session) => session.row))
+  await repo.addRefreshTokens(
+    sessions.map((session) => ({ sessionId: session.row.id, tokenHash: sha256(session.refreshToken) })),
+    now,
+  )
+}
+
+/**
+ * The tokens a client gets for a saved session. `accessTokenTtlSeconds` overrides
+ * PARLEY_ACCESS_TOKEN_TTL for this access token only (the admin seeding path); refreshes use the default.
+ */
+export async function sessionTokens(
+  deps: Pick<Deps, 'secret' | 'clock' | 'config'>,
+  session: NewSession,
+  user: Pick<User, 'phone_number'>,
+  options: { accessTokenTtlSeconds?: number | undefined } = {},
+): Promise<Tokens> {
+  const access = await signAccessToken(
+    deps,
+    { userId: session.row.user_id, sessionId: session.row.id, phoneNumber: user.phone_number },
+    { ttlSeconds: options.accessTokenTtlSeconds },
+  )
   return {
     access_token: access.token,
-    refresh_token: refreshToken,
+    refresh_token: session.refreshToken,
     expires_at: iso(access.expiresAt),
-    session_id: sessionId,
+    session_id: session.row.id,
   }
+}
+
+/** A session is a device: it is created at sign-in and lives while its refresh tokens keep rotating. */
+export async function startSession(deps: Deps, user: User, device: DeviceInfo): Promise<Tokens> {
+  const now = deps.clock.now()
+  const session = newSession(deps, user.id, device, now)
+  await deps.store.db.transaction().execute((trx) => saveSessions(trx, [session], now))
+  return sessionTokens(deps, session, user)
 }
 
 /**

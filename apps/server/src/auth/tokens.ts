@@ -6,12 +6,14 @@ import { errors } from '../errors.ts'
 
 const ALGORITHM = 'HS256'
 
+/** `ttlSeconds` defaults to PARLEY_ACCESS_TOKEN_TTL; only the admin seeding path asks for another. */
 export async function signAccessToken(
   deps: Pick<Deps, 'secret' | 'clock' | 'config'>,
   claims: { userId: number; sessionId: string; phoneNumber: string | null },
+  options: { ttlSeconds?: number | undefined } = {},
 ): Promise<{ token: string; expiresAt: number }> {
   const issuedAt = Math.floor(deps.clock.now() / 1000)
-  const expiresAt = issuedAt + deps.config.accessTokenTtlSeconds
+  const expiresAt = issuedAt + (options.ttlSeconds ?? deps.config.accessTokenTtlSeconds)
   const token = await new SignJWT({
     user_id: claims.userId,
     sid: claims.sessionId,

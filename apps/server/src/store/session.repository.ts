@@ -13,14 +13,22 @@ const SESSION_COLUMNS = [
   'revoked_at',
 ] as const
 
+/** Rows per multi-row INSERT: far below SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_BATCH = 500
+
 export class SessionRepository {
   constructor(private readonly db: Executor) {}
 
-  async create(session: Omit<SessionRow, 'revoked_at'>): Promise<void> {
-    await this.db
-      .insertInto('sessions')
-      .values({ ...session, revoked_at: null })
-      .execute()
+  /** Inserts new sessions, many rows per statement (bulk seeding writes a thousand at once). */
+  async createMany(sessions: ReadonlyArray<Omit<SessionRow, 'revoked_at'>>): Promise<void> {
+    for (let start = 0; start < sessions.length; start += INSERT_BATCH) {
+      await this.db
+        .insertInto('sessions')
+        .values(
+          sessions.slice(start, start + INSERT_BATCH).map((session) => ({ ...session, revoked_at: null })),
+        )
+        .execute()
+    }
   }
 
   findLive(id: string, now: number): Promise<SessionRow | undefined> {
@@ -70,10 +78,26 @@ export class SessionRepository {
   }
 
   async addRefreshToken(sessionId: string, tokenHash: string, now: number): Promise<void> {
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({ token_hash: tokenHash, session_id: sessionId, created_at: now, used_at: null })
-      .execute()
+    await this.addRefreshTokens([{ sessionId, tokenHash }], now)
+  }
+
+  async addRefreshTokens(
+    tokens: ReadonlyArray<{ sessionId: string; tokenHash: string }>,
+    now: number,
+  ): Promise<void> {
+    for (let start = 0; start < tokens.length; start += INSERT_BATCH) {
+      await this.db
+        .insertInto('refresh_tokens')
+        .values(
+          tokens.slice(start, start + INSERT_BATCH).map((token) => ({
+            token_hash: token.tokenHash,
+            session_id: token.sessionId,
+            created_at: now,
+            used_at: null,
+          })),
+        )
+        .execute()
+    }
   }
 
   findRefreshToken(tokenHash: string) {

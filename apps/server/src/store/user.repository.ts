@@ -22,6 +22,9 @@ export type User = Omit<UserRow, 'password_hash'>
 
 export const DEFAULT_ABOUT = 'Hey there! I am using Parley.'
 
+/** Rows per multi-row INSERT (15 columns each): far below SQLite's and PostgreSQL's parameter limits. */
+const INSERT_BATCH = 500
+
 export class UserRepository {
   constructor(private readonly db: Executor) {}
 
@@ -119,6 +122,27 @@ export class UserRepository {
     const created = await this.findById(id)
     if (!created) throw new Error(`user ${id} vanished after insert`)
     return created
+  }
+
+  /**
+   * Inserts users with usernames in bulk, many rows per statement. A row whose username is already
+   * taken is skipped, not an error: it is missing from the answer, so the caller can retry it under
+   * another name. Answers the ids of the inserted rows by username (RETURNING order is not promised).
+   */
+  async createManySkippingTakenUsernames(
+    users: ReadonlyArray<NewUser & { username: string }>,
+  ): Promise<Map<string, number>> {
+    const ids = new Map<string, number>()
+    for (let start = 0; start < users.length; start += INSERT_BATCH) {
+      const rows = await this.db
+        .insertInto('users')
+        .values(users.slice(start, start + INSERT_BATCH))
+        .onConflict((oc) => oc.column('username').doNothing())
+        .returning(['id', 'username'])
+        .execute()
+      for (const row of rows) if (row.username !== null) ids.set(row.username, row.id)
+    }
+    return ids
   }
 
   /** Updates only the given columns. */

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { verifyAccessToken } from '../../auth/tokens.ts'
 import type { Deps } from '../../deps.ts'
@@ -46,3 +47,24 @@ export function caller(request: FastifyRequest): Auth {
   if (!request.auth) throw errors.unauthorized()
   return request.auth
 }
+
+/**
+ * Fastify hook for the admin API (`/api/admin/*`). With no PARLEY_ADMIN_TOKEN it answers exactly as an
+ * unknown route does; otherwise the bearer must equal the token (compared in constant time). There is
+ * no user, so no per-user limit; the per-IP limit still applies. Runs before the body is validated.
+ */
+export function authenticateAdmin(deps: Pick<Deps, 'config'>) {
+  const expected = deps.config.adminToken === null ? null : digest(deps.config.adminToken)
+  return async (request: FastifyRequest) => {
+    if (expected === null) {
+      throw errors.notFound(`Route ${request.method} ${request.url.split('?')[0]}`)
+    }
+    const token = bearerToken(request)
+    // Equal-length digests: timingSafeEqual needs equal lengths, and the token's length stays secret.
+    if (!token || !crypto.timingSafeEqual(digest(token), expected)) {
+      throw errors.unauthorized('A valid admin token is required')
+    }
+  }
+}
+
+const digest = (value: string) => crypto.createHash('sha256').update(value).digest()
