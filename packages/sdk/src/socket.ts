@@ -178,6 +178,8 @@ export class ParleySocket {
   private readonly WebSocketImpl: WebSocketConstructor
   private readonly listeners: { [K in ParleySocketEvent]?: Set<Listener<K>> } = {}
   private readonly outboxEntries = new Map<string, OutboxEntry>()
+  /** Request id of each outbox send in flight on this connection → its client_msg_id. */
+  private readonly outboxRequests = new Map<string, string>()
   private readonly requests = new Map<string, PendingRequest>()
   /** Called before every connection attempt, so a client can move to another node. */
   private url: () => string = () => ''
@@ -441,6 +443,7 @@ export class ParleySocket {
     this.emit('disconnected', { code, reason })
     this.failRequests(unavailable(`connection closed (${code}${reason ? ` ${reason}` : ''})`))
     for (const entry of this.outboxEntries.values()) entry.requestId = null
+    this.outboxRequests.clear()
     if (this.currentState === 'closed') return
     if ((code >= 4500 && code <= 4999) || FATAL_STANDARD_CLOSES.has(code)) {
       this.stop(code, reason)
@@ -637,7 +640,10 @@ export class ParleySocket {
 
   private sendOutboxEntry(entry: OutboxEntry): void {
     const id = this.newId()
-    if (this.write({ ...entry.body, op: 'message:send', id, chat_id: entry.chatId })) entry.requestId = id
+    if (this.write({ ...entry.body, op: 'message:send', id, chat_id: entry.chatId })) {
+      entry.requestId = id
+      this.outboxRequests.set(id, entry.body.client_msg_id)
+    }
   }
 
   private handleReply(frame: Frame): void {
@@ -652,8 +658,10 @@ export class ParleySocket {
       else pending.resolve(frame.data)
       return
     }
-    for (const [clientMsgId, entry] of this.outboxEntries) {
-      if (entry.requestId !== id) continue
+    const clientMsgId = this.outboxRequests.get(id)
+    const entry = clientMsgId === undefined ? undefined : this.outboxEntries.get(clientMsgId)
+    this.outboxRequests.delete(id)
+    if (clientMsgId !== undefined && entry?.requestId === id) {
       entry.requestId = null
       if (!error) {
         this.outboxEntries.delete(clientMsgId)
@@ -671,7 +679,6 @@ export class ParleySocket {
         this.outboxEntries.delete(clientMsgId)
         entry.reject(toApiError(error))
       }
-      return
     }
   }
 

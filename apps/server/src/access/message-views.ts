@@ -9,7 +9,8 @@ import { UserRepository } from '../store/user.repository.ts'
 /**
  * Presents messages (of one or several chats) as `viewerId` sees them: senders, reactions, reply
  * previews and the sender's ticks, in a constant number of queries whatever the number of rows.
- * `members` may pass the chats' current members when the caller has them already.
+ * `members` may pass the chats' current members when the caller has them already; `fresh` says the
+ * rows were just inserted, so they have no reactions yet.
  */
 export async function messageViews(
   db: Executor,
@@ -17,6 +18,7 @@ export async function messageViews(
   chats: ReadonlyArray<Pick<ChatRow, 'id' | 'type'>>,
   rows: readonly MessageRow[],
   members?: readonly ChatMemberRow[],
+  options: { fresh?: boolean } = {},
 ): Promise<Message[]> {
   if (rows.length === 0) return []
   const messages = new MessageRepository(db)
@@ -25,7 +27,7 @@ export async function messageViews(
     ...new Set(rows.filter((row) => row.sender_id === viewerId).map((row) => row.chat_id)),
   ]
   const [reactions, replies, watermarks] = await Promise.all([
-    messages.reactionsOf(rows.map((row) => row.id)),
+    options.fresh ? [] : messages.reactionsOf(rows.map((row) => row.id)),
     messages.findByIds(replyIds),
     members ?? new ChatRepository(db).activeMembersOf(chatsWithOwnMessages),
   ])

@@ -54,9 +54,6 @@ export async function sendMessage(
     message: await presentFor(deps, actorId, row),
     created: false,
   })
-  const earlier = await original()
-  if (earlier) return replay(earlier)
-
   const { content, payload } = contentOf(body)
   if (body.reply_to_message_id) {
     const target = await new MessageRepository(deps.store.db).findById(body.reply_to_message_id)
@@ -74,7 +71,8 @@ export async function sendMessage(
     const outcome = await commit(deps, async (trx, log) => {
       const chats = new ChatRepository(trx)
       const messages = new MessageRepository(trx)
-      // Inside the unit of work: on SQLite a retry batched with the original sees it here.
+      // Only inside the unit of work: a retry batched with the original (SQLite) sees it here, and a
+      // first send pays for one lookup, not two.
       const duplicate = await messages.findByClientId(actorId, body.client_msg_id)
       if (duplicate) return { kind: 'duplicate' as const, row: duplicate }
       if (!(await chats.findActiveMember(chat.id, actorId))) throw errors.notFound('Chat')
@@ -97,7 +95,7 @@ export async function sendMessage(
       const memberIds = members.map((member) => member.user_id)
       const blocked = await blockedRecipients(trx, chat, actorId, memberIds)
       await messages.hideFor(row.id, [...blocked], log.now)
-      const [view] = await messageViews(trx, actorId, [chat], [row], members)
+      const [view] = await messageViews(trx, actorId, [chat], [row], members, { fresh: true })
       if (!view) throw new Error('message vanished in its own transaction')
       await log.append(
         'message:new',

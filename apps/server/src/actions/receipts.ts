@@ -8,6 +8,40 @@ import { commit } from './commit.ts'
 type ReceiptDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
 
 /**
+ * Per store: for a user, a seq up to which their log (past the stored `acked_seq`) holds no message
+ * from someone else. Most acks cover only the user's own echoes, ticks and reads; remembering that
+ * lets them skip the write transaction entirely, and lets the next ack start its scan there instead of
+ * at the stored cursor. Only a hint: the log below `ackSeq` never changes, and a node without the
+ * hint (another node, after a restart) simply scans from the stored cursor again.
+ */
+const scannedThrough = new WeakMap<object, Map<number, number>>()
+const MAX_HINTS = 100_000
+
+function hintsOf(store: object): Map<number, number> {
+  let hints = scannedThrough.get(store)
+  if (!hints) {
+    hints = new Map()
+    scannedThrough.set(store, hints)
+  }
+  return hints
+}
+
+/** Chat → newest seq of a message from someone else in the user's log range (after, through]. */
+async function newestFromOthers(
+  updates: UpdateLogRepository,
+  userId: number,
+  after: number,
+  through: number,
+): Promise<Map<number, number>> {
+  const newest = new Map<number, number>()
+  for (const { data } of await updates.ofTypeBetween(userId, 'message:new', after, through)) {
+    if (data.message.sender_id === userId) continue
+    newest.set(data.chat_id, Math.max(newest.get(data.chat_id) ?? 0, data.message.seq))
+  }
+  return newest
+}
+
+/**
  * A device proved it holds the user's log up to `ackSeq` (a sync request with `since`, or the
  * WebSocket `ack`). Every message from someone else that arrived in that range is delivered: the
  * user's delivered watermark of each chat moves up to the newest such message (never back), and the
@@ -15,22 +49,32 @@ type ReceiptDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
  * own devices are not told: nothing they show depends on their own delivered watermark, and a
  * long-polling device would otherwise be woken by its own acknowledgement.
  *
- * Cheap when there is nothing new to acknowledge (one read, no transaction). A cursor beyond the
- * user's newest seq proves nothing (that client is out of step with this log and will be told to
- * resync), so it acknowledges nothing.
+ * Cheap when there is nothing new to acknowledge: reads only, no transaction — also when the range
+ * holds no message from someone else. A cursor beyond the user's newest seq proves nothing (that
+ * client is out of step with this log and will be told to resync), so it acknowledges nothing.
  */
 export async function acknowledge(deps: ReceiptDeps, userId: number, ackSeq: number): Promise<void> {
-  const before = await new UpdateLogRepository(deps.store.db).acked(userId)
+  const reader = new UpdateLogRepository(deps.store.db)
+  const before = await reader.acked(userId)
   if (ackSeq > before.seq || ackSeq <= before.ackedSeq) return
+  const hints = hintsOf(deps.store)
+  const scanFrom = Math.max(before.ackedSeq, hints.get(userId) ?? 0)
+  if (ackSeq <= scanFrom) return
+  const scanned = await newestFromOthers(reader, userId, scanFrom, ackSeq)
+  if (scanned.size === 0) {
+    if (hints.size >= MAX_HINTS) hints.clear()
+    hints.set(userId, ackSeq)
+    return
+  }
   await commit(deps, async (trx, log) => {
     const updates = new UpdateLogRepository(trx)
     const { ackedSeq } = await updates.acked(userId)
     if (ackSeq <= ackedSeq) return
-    const newest = new Map<number, number>()
-    for (const { data } of await updates.ofTypeBetween(userId, 'message:new', ackedSeq, ackSeq)) {
-      if (data.message.sender_id === userId) continue
-      newest.set(data.chat_id, Math.max(newest.get(data.chat_id) ?? 0, data.message.seq))
-    }
+    // Unless another ack moved the cursor meanwhile, the range scanned above is still the one to apply.
+    const newest =
+      ackedSeq === before.ackedSeq
+        ? scanned
+        : await newestFromOthers(updates, userId, Math.max(ackedSeq, scanFrom), ackSeq)
     // Watermark rows in ascending chat order, then every recipient's log counter at once.
     const chats = new ChatRepository(trx)
     const moved: Array<{ chatId: number; seq: number }> = []
