@@ -1,8 +1,8 @@
-import { relationTo } from '../access/relations.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { chatSnapshot } from '../presenters/chat.presenter.ts'
 import { ChatRepository, privatePair } from '../store/chat.repository.ts'
+import { ContactRepository } from '../store/contact.repository.ts'
 import { type Executor, isUniqueViolation } from '../store/db.ts'
 import type { ChatRow } from '../store/schema.ts'
 import { UserRepository } from '../store/user.repository.ts'
@@ -72,7 +72,7 @@ export async function blockedRecipients(
   const blocked = new Set<number>()
   for (const recipientId of recipientIds) {
     if (recipientId === senderId) continue
-    if ((await relationTo(db, senderId, recipientId)).targetBlockedViewer) blocked.add(recipientId)
+    if (await new ContactRepository(db).hasBlocked(recipientId, senderId)) blocked.add(recipientId)
   }
   return blocked
 }

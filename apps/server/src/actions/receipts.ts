@@ -26,17 +26,22 @@ function hintsOf(store: object): Map<number, number> {
   return hints
 }
 
-/** Chat → newest seq of a message from someone else in the user's log range (after, through]. */
+/** Per chat: the newest seq of a message from someone else in the user's log range (after, through], and their senders. */
 async function newestFromOthers(
   updates: UpdateLogRepository,
   userId: number,
   after: number,
   through: number,
-): Promise<Map<number, number>> {
-  const newest = new Map<number, number>()
+): Promise<Map<number, { seq: number; senders: Set<number> }>> {
+  const newest = new Map<number, { seq: number; senders: Set<number> }>()
   for (const { data } of await updates.ofTypeBetween(userId, 'message:new', after, through)) {
-    if (data.message.sender_id === userId) continue
-    newest.set(data.chat_id, Math.max(newest.get(data.chat_id) ?? 0, data.message.seq))
+    const senderId = data.message.sender_id
+    if (senderId === userId || senderId === null) continue
+    const chat = newest.get(data.chat_id)
+    if (chat) {
+      chat.seq = Math.max(chat.seq, data.message.seq)
+      chat.senders.add(senderId)
+    } else newest.set(data.chat_id, { seq: data.message.seq, senders: new Set([senderId]) })
   }
   return newest
 }
@@ -45,9 +50,10 @@ async function newestFromOthers(
  * A device proved it holds the user's log up to `ackSeq` (a sync request with `since`, or the
  * WebSocket `ack`). Every message from someone else that arrived in that range is delivered: the
  * user's delivered watermark of each chat moves up to the newest such message (never back), and the
- * chat's other current members get `message:delivered` — the senders' ticks turn double. The user's
- * own devices are not told: nothing they show depends on their own delivered watermark, and a
- * long-polling device would otherwise be woken by its own acknowledgement.
+ * senders of those messages (while still members) get `message:delivered` — their ticks turn double.
+ * Nobody else is told: no one else shows anything that depends on it, and in a group of n telling
+ * every member would make each message cost n² log entries. The user's own devices are not told
+ * either; a long-polling device would otherwise be woken by its own acknowledgement.
  *
  * Cheap when there is nothing new to acknowledge: reads only, no transaction — also when the range
  * holds no message from someone else. A cursor beyond the user's newest seq proves nothing (that
@@ -77,24 +83,30 @@ export async function acknowledge(deps: ReceiptDeps, userId: number, ackSeq: num
         : await newestFromOthers(updates, userId, Math.max(ackedSeq, scanFrom), ackSeq)
     // Watermark rows in ascending chat order, then every recipient's log counter at once.
     const chats = new ChatRepository(trx)
-    const moved: Array<{ chatId: number; seq: number }> = []
-    for (const [chatId, messageSeq] of [...newest].sort(([a], [b]) => a - b)) {
+    const moved: Array<{ chatId: number; seq: number; senders: Set<number> }> = []
+    for (const [chatId, { seq: messageSeq, senders }] of [...newest].sort(([a], [b]) => a - b)) {
       if (await chats.advanceDelivered(chatId, userId, messageSeq, log.now)) {
-        moved.push({ chatId, seq: messageSeq })
+        moved.push({ chatId, seq: messageSeq, senders })
       }
     }
-    const members = await chats.activeMembersOf(moved.map((entry) => entry.chatId))
-    const audiences = groupBy(members, (member) => member.chat_id)
-    await log.lockAudience([userId, ...members.map((member) => member.user_id)])
+    // Only the memberships that matter (the user's and the senders'): a big group's others are not read.
+    const members = await chats.activeMembersAmong(
+      moved.map((entry) => entry.chatId),
+      [userId, ...moved.flatMap((entry) => [...entry.senders])],
+    )
+    const current = groupBy(members, (member) => member.chat_id)
+    const told = moved.flatMap(({ chatId, seq, senders }) => {
+      const ids = (current.get(chatId) ?? []).map((member) => member.user_id)
+      // A former member's watermark no longer concerns anyone; a sender who left is not told.
+      return ids.includes(userId) ? [{ chatId, seq, audience: ids.filter((id) => senders.has(id)) }] : []
+    })
+    await log.lockAudience([userId, ...told.flatMap((entry) => entry.audience)])
     await updates.advanceAcked(userId, ackSeq)
-    for (const { chatId, seq: deliveredSeq } of moved) {
-      const audience = (audiences.get(chatId) ?? []).map((member) => member.user_id)
-      // A former member's watermark no longer concerns anyone.
-      if (!audience.includes(userId)) continue
+    for (const { chatId, seq: deliveredSeq, audience } of told) {
       await log.append(
         'message:delivered',
         { chat_id: chatId, user_id: userId, delivered_seq: deliveredSeq, delivered_at: iso(log.now) },
-        audience.filter((id) => id !== userId),
+        audience,
       )
     }
   })

@@ -1,5 +1,6 @@
 import { type SqlBool, sql } from 'kysely'
 import type { Executor } from './db.ts'
+import { prepared } from './prepared.ts'
 import type { ChatMemberRow, ChatRow } from './schema.ts'
 
 /** Where a chat sits in a member's chat list: `group` 0 = pinned, 1 = not; `time` pinned or activity time. */
@@ -41,11 +42,48 @@ export const MEMBER_COLUMNS = [
 /** "low:high": the key that makes a pair's private chat unique. */
 export const privatePair = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`)
 
+// The queries of every send and acknowledgement, compiled once (store/prepared.ts).
+const chatById = prepared((db, id: number) =>
+  db.selectFrom('chats').select(CHAT_COLUMNS).where('id', '=', id),
+)
+const activeMember = prepared((db, chatId: number, userId: number) =>
+  db
+    .selectFrom('chat_members')
+    .select(MEMBER_COLUMNS)
+    .where('chat_id', '=', chatId)
+    .where('user_id', '=', userId)
+    .where('left_at', 'is', null),
+)
+const activeMembersOfChat = prepared((db, chatId: number) =>
+  db
+    .selectFrom('chat_members')
+    .select(MEMBER_COLUMNS)
+    .where('chat_id', '=', chatId)
+    .where('left_at', 'is', null)
+    .orderBy('joined_at')
+    .orderBy('user_id'),
+)
+const bumpSeq = prepared((db, chatId: number, now: number) =>
+  db
+    .updateTable('chats')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_activity_at: now }))
+    .where('id', '=', chatId)
+    .returning('last_seq'),
+)
+const raiseDelivered = prepared((db, chatId: number, userId: number, seq: number, now: number) =>
+  db
+    .updateTable('chat_members')
+    .set({ delivered_seq: seq, delivered_at: now })
+    .where('chat_id', '=', chatId)
+    .where('user_id', '=', userId)
+    .where('delivered_seq', '<', seq),
+)
+
 export class ChatRepository {
   constructor(private readonly db: Executor) {}
 
-  findById(id: number): Promise<ChatRow | undefined> {
-    return this.db.selectFrom('chats').select(CHAT_COLUMNS).where('id', '=', id).executeTakeFirst()
+  async findById(id: number): Promise<ChatRow | undefined> {
+    return (await chatById(this.db, id)).rows[0]
   }
 
   findByIds(ids: readonly number[]): Promise<ChatRow[]> {
@@ -193,25 +231,12 @@ export class ChatRepository {
   }
 
   /** The membership of a current member; former members get undefined. */
-  findActiveMember(chatId: number, userId: number): Promise<ChatMemberRow | undefined> {
-    return this.db
-      .selectFrom('chat_members')
-      .select(MEMBER_COLUMNS)
-      .where('chat_id', '=', chatId)
-      .where('user_id', '=', userId)
-      .where('left_at', 'is', null)
-      .executeTakeFirst()
+  async findActiveMember(chatId: number, userId: number): Promise<ChatMemberRow | undefined> {
+    return (await activeMember(this.db, chatId, userId)).rows[0]
   }
 
-  activeMembers(chatId: number): Promise<ChatMemberRow[]> {
-    return this.db
-      .selectFrom('chat_members')
-      .select(MEMBER_COLUMNS)
-      .where('chat_id', '=', chatId)
-      .where('left_at', 'is', null)
-      .orderBy('joined_at')
-      .orderBy('user_id')
-      .execute()
+  async activeMembers(chatId: number): Promise<ChatMemberRow[]> {
+    return (await activeMembersOfChat(this.db, chatId)).rows
   }
 
   /** The other current member of each private chat `userId` is a current member of, in one query. */
@@ -230,6 +255,18 @@ export class ChatRepository {
     return rows.map((row) => Number(row.user_id))
   }
 
+  /** Which of `userIds` are current members of which of `chatIds`, in one query. */
+  activeMembersAmong(chatIds: readonly number[], userIds: readonly number[]): Promise<ChatMemberRow[]> {
+    if (chatIds.length === 0 || userIds.length === 0) return Promise.resolve([])
+    return this.db
+      .selectFrom('chat_members')
+      .select(MEMBER_COLUMNS)
+      .where('chat_id', 'in', [...new Set(chatIds)])
+      .where('user_id', 'in', [...new Set(userIds)])
+      .where('left_at', 'is', null)
+      .execute()
+  }
+
   /** Current members of many chats, in one query. */
   activeMembersOf(chatIds: readonly number[]): Promise<ChatMemberRow[]> {
     if (chatIds.length === 0) return Promise.resolve([])
@@ -246,12 +283,8 @@ export class ChatRepository {
    * PostgreSQL, so per-chat seq order is commit order (DESIGN §3.6).
    */
   async nextSeq(chatId: number, now: number): Promise<number> {
-    const row = await this.db
-      .updateTable('chats')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_activity_at: now }))
-      .where('id', '=', chatId)
-      .returning('last_seq')
-      .executeTakeFirstOrThrow()
+    const [row] = (await bumpSeq(this.db, chatId, now)).rows
+    if (!row) throw new Error(`chat ${chatId} does not exist`)
     return Number(row.last_seq)
   }
 
@@ -366,13 +399,7 @@ export class ChatRepository {
 
   /** Moves a member's delivered watermark forward only; answers whether it moved. */
   async advanceDelivered(chatId: number, userId: number, seq: number, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('chat_members')
-      .set({ delivered_seq: seq, delivered_at: now })
-      .where('chat_id', '=', chatId)
-      .where('user_id', '=', userId)
-      .where('delivered_seq', '<', seq)
-      .executeTakeFirst()
-    return Number(result.numUpdatedRows) > 0
+    const result = await raiseDelivered(this.db, chatId, userId, seq, now)
+    return Number(result.numAffectedRows ?? 0) > 0
   }
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from './db.ts'
+import { prepared } from './prepared.ts'
 import type { ContactRequestRow } from './schema.ts'
 import { USER_COLUMNS, type User } from './user.repository.ts'
 
@@ -35,8 +36,22 @@ const flag = (value: unknown): boolean => value === true || value === 1 || value
  * Contacts (one row per direction: `user_id` saved `contact_user_id`), blocks and contact requests:
  * the social graph between users.
  */
+// Asked on every private-chat send (store/prepared.ts).
+const blockRow = prepared((db, userId: number, blockedUserId: number) =>
+  db
+    .selectFrom('blocks')
+    .select('user_id')
+    .where('user_id', '=', userId)
+    .where('blocked_user_id', '=', blockedUserId),
+)
+
 export class ContactRepository {
   constructor(private readonly db: Executor) {}
+
+  /** Whether `userId` blocked `blockedUserId`. */
+  async hasBlocked(userId: number, blockedUserId: number): Promise<boolean> {
+    return (await blockRow(this.db, userId, blockedUserId)).rows.length > 0
+  }
 
   /**
    * The caller's contacts with everything needed to present them, in one query whatever their number:

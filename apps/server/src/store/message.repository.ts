@@ -1,5 +1,6 @@
 import { type SqlBool, sql } from 'kysely'
 import type { Executor } from './db.ts'
+import { prepared } from './prepared.ts'
 import type { MessageRow } from './schema.ts'
 
 export const MESSAGE_COLUMNS = [
@@ -18,24 +19,51 @@ export const MESSAGE_COLUMNS = [
   'messages.deleted_at',
 ] as const
 
+// The queries of every send, compiled once (store/prepared.ts).
+const INSERTED_FIELDS = [
+  'chat_id',
+  'seq',
+  'sender_id',
+  'client_msg_id',
+  'message_type',
+  'content',
+  'payload',
+  'reply_to_message_id',
+  'forwarded_from_message_id',
+  'created_at',
+  'edited_at',
+  'deleted_at',
+] as const satisfies ReadonlyArray<keyof Omit<MessageRow, 'id'>>
+const insertMessage = prepared((db, ...values: Array<Omit<MessageRow, 'id'>[keyof Omit<MessageRow, 'id'>]>) =>
+  db
+    .insertInto('messages')
+    .values(
+      Object.fromEntries(INSERTED_FIELDS.map((field, i) => [field, values[i]])) as Omit<MessageRow, 'id'>,
+    )
+    .returning('id'),
+)
+const byClientId = prepared((db, senderId: number, clientMsgId: string) =>
+  db
+    .selectFrom('messages')
+    .select(MESSAGE_COLUMNS)
+    .where('messages.sender_id', '=', senderId)
+    .where('messages.client_msg_id', '=', clientMsgId),
+)
+const byId = prepared((db, id: number) =>
+  db.selectFrom('messages').select(MESSAGE_COLUMNS).where('messages.id', '=', id),
+)
+
 export class MessageRepository {
   constructor(private readonly db: Executor) {}
 
   async insert(message: Omit<MessageRow, 'id'>): Promise<MessageRow> {
-    const { id } = await this.db
-      .insertInto('messages')
-      .values(message)
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    return { ...message, id }
+    const [row] = (await insertMessage(this.db, ...INSERTED_FIELDS.map((field) => message[field]))).rows
+    if (!row) throw new Error('insert into messages returned no id')
+    return { ...message, id: Number(row.id) }
   }
 
-  findById(id: number): Promise<MessageRow | undefined> {
-    return this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('messages.id', '=', id)
-      .executeTakeFirst()
+  async findById(id: number): Promise<MessageRow | undefined> {
+    return (await byId(this.db, id)).rows[0]
   }
 
   findByIds(ids: readonly number[]): Promise<MessageRow[]> {
@@ -47,13 +75,8 @@ export class MessageRepository {
       .execute()
   }
 
-  findByClientId(senderId: number, clientMsgId: string): Promise<MessageRow | undefined> {
-    return this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('messages.sender_id', '=', senderId)
-      .where('messages.client_msg_id', '=', clientMsgId)
-      .executeTakeFirst()
+  async findByClientId(senderId: number, clientMsgId: string): Promise<MessageRow | undefined> {
+    return (await byClientId(this.db, senderId, clientMsgId)).rows[0]
   }
 
   /**

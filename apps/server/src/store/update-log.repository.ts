@@ -1,6 +1,7 @@
 import type { Update, UpdateData, UpdateType } from '@parley/protocol'
 import { sql } from 'kysely'
 import type { Executor } from './db.ts'
+import { prepared } from './prepared.ts'
 
 /** One appended change and the seq it got in each recipient's log. */
 export interface Appended {
@@ -12,6 +13,32 @@ export interface Appended {
 
 // Stay well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500
+
+// The queries of every send and acknowledgement, compiled once (store/prepared.ts).
+const insertChange = prepared((db, type: UpdateType, data: string, createdAt: number) =>
+  db.insertInto('changes').values({ type, data, created_at: createdAt }).returning('id'),
+)
+const ackedOf = prepared((db, userId: number) =>
+  db.selectFrom('user_seqs').select(['acked_seq', 'seq']).where('user_id', '=', userId),
+)
+const typeBetween = prepared((db, userId: number, type: UpdateType, after: number, through: number) =>
+  db
+    .selectFrom('user_updates')
+    .innerJoin('changes', 'changes.id', 'user_updates.change_id')
+    .select(['user_updates.seq', 'changes.data'])
+    .where('user_updates.user_id', '=', userId)
+    .where('user_updates.seq', '>', after)
+    .where('user_updates.seq', '<=', through)
+    .where('changes.type', '=', type)
+    .orderBy('user_updates.seq'),
+)
+const raiseAcked = prepared((db, userId: number, seq: number) =>
+  db
+    .updateTable('user_seqs')
+    .set({ acked_seq: seq })
+    .where('user_id', '=', userId)
+    .where('acked_seq', '<', seq),
+)
 
 /**
  * Appends a change to the update log of every user in `audience`, inside the caller's transaction:
@@ -26,11 +53,9 @@ export async function appendUpdate<T extends UpdateType>(
   const audience = [...new Set(input.audience)].sort((a, b) => a - b)
   const dataJson = JSON.stringify(input.data)
   if (audience.length === 0) return { type: input.type, dataJson, seqs: [] }
-  const { id: changeId } = await trx
-    .insertInto('changes')
-    .values({ type: input.type, data: dataJson, created_at: input.now })
-    .returning('id')
-    .executeTakeFirstOrThrow()
+  const [change] = (await insertChange(trx, input.type, dataJson, input.now)).rows
+  if (!change) throw new Error('insert into changes returned no id')
+  const changeId = Number(change.id)
 
   const seqs: Array<{ userId: number; seq: number }> = []
   for (let start = 0; start < audience.length; start += CHUNK) {
@@ -102,37 +127,19 @@ export class UpdateLogRepository {
     after: number,
     through: number,
   ): Promise<Array<{ seq: number; data: UpdateData<T> }>> {
-    const rows = await this.db
-      .selectFrom('user_updates')
-      .innerJoin('changes', 'changes.id', 'user_updates.change_id')
-      .select(['user_updates.seq', 'changes.data'])
-      .where('user_updates.user_id', '=', userId)
-      .where('user_updates.seq', '>', after)
-      .where('user_updates.seq', '<=', through)
-      .where('changes.type', '=', type)
-      .orderBy('user_updates.seq')
-      .execute()
+    const { rows } = await typeBetween(this.db, userId, type, after, through)
     return rows.map((row) => ({ seq: Number(row.seq), data: JSON.parse(row.data) as UpdateData<T> }))
   }
 
   /** How far the user's devices have acknowledged their log, and its newest seq. */
   async acked(userId: number): Promise<{ ackedSeq: number; seq: number }> {
-    const row = await this.db
-      .selectFrom('user_seqs')
-      .select(['acked_seq', 'seq'])
-      .where('user_id', '=', userId)
-      .executeTakeFirst()
+    const [row] = (await ackedOf(this.db, userId)).rows
     return { ackedSeq: Number(row?.acked_seq ?? 0), seq: Number(row?.seq ?? 0) }
   }
 
   /** Moves the user's acknowledged cursor forward only. */
   async advanceAcked(userId: number, seq: number): Promise<void> {
-    await this.db
-      .updateTable('user_seqs')
-      .set({ acked_seq: seq })
-      .where('user_id', '=', userId)
-      .where('acked_seq', '<', seq)
-      .execute()
+    await raiseAcked(this.db, userId, seq)
   }
 
   /**
