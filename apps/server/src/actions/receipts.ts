@@ -1,4 +1,3 @@
-import { groupBy } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { iso } from '../presenters/time.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
@@ -90,16 +89,14 @@ export async function acknowledge(deps: ReceiptDeps, userId: number, ackSeq: num
       }
     }
     // Only the memberships that matter (the user's and the senders'): a big group's others are not read.
-    const members = await chats.activeMembersAmong(
-      moved.map((entry) => entry.chatId),
-      [userId, ...moved.flatMap((entry) => [...entry.senders])],
-    )
-    const current = groupBy(members, (member) => member.chat_id)
-    const told = moved.flatMap(({ chatId, seq, senders }) => {
-      const ids = (current.get(chatId) ?? []).map((member) => member.user_id)
+    const told: Array<{ chatId: number; seq: number; audience: number[] }> = []
+    for (const { chatId, seq, senders } of moved) {
+      const ids = (await chats.activeMembersAmong(chatId, [userId, ...senders])).map(
+        (member) => member.user_id,
+      )
       // A former member's watermark no longer concerns anyone; a sender who left is not told.
-      return ids.includes(userId) ? [{ chatId, seq, audience: ids.filter((id) => senders.has(id)) }] : []
-    })
+      if (ids.includes(userId)) told.push({ chatId, seq, audience: ids.filter((id) => senders.has(id)) })
+    }
     await log.lockAudience([userId, ...told.flatMap((entry) => entry.audience)])
     await updates.advanceAcked(userId, ackSeq)
     for (const { chatId, seq: deliveredSeq, audience } of told) {

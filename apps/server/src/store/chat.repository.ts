@@ -63,6 +63,14 @@ const activeMembersOfChat = prepared((db, chatId: number) =>
     .orderBy('joined_at')
     .orderBy('user_id'),
 )
+const membersAmong = prepared((db, chatId: number, ...userIds: number[]) =>
+  db
+    .selectFrom('chat_members')
+    .select(MEMBER_COLUMNS)
+    .where('chat_id', '=', chatId)
+    .where('user_id', 'in', userIds)
+    .where('left_at', 'is', null),
+)
 const bumpSeq = prepared((db, chatId: number, now: number) =>
   db
     .updateTable('chats')
@@ -255,16 +263,10 @@ export class ChatRepository {
     return rows.map((row) => Number(row.user_id))
   }
 
-  /** Which of `userIds` are current members of which of `chatIds`, in one query. */
-  activeMembersAmong(chatIds: readonly number[], userIds: readonly number[]): Promise<ChatMemberRow[]> {
-    if (chatIds.length === 0 || userIds.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('chat_members')
-      .select(MEMBER_COLUMNS)
-      .where('chat_id', 'in', [...new Set(chatIds)])
-      .where('user_id', 'in', [...new Set(userIds)])
-      .where('left_at', 'is', null)
-      .execute()
+  /** Which of `userIds` are current members of the chat. */
+  async activeMembersAmong(chatId: number, userIds: readonly number[]): Promise<ChatMemberRow[]> {
+    if (userIds.length === 0) return []
+    return (await membersAmong(this.db, chatId, ...new Set(userIds))).rows
   }
 
   /** Current members of many chats, in one query. */

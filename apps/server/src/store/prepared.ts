@@ -19,7 +19,9 @@ interface Template {
  *
  * `build` is called with stand-ins for the arguments: each argument must be used as a whole bound value
  * (`where('id', '=', id)`, `values({ id })`), never inside an expression that changes the SQL's shape
- * (a list for `in`, a condition that adds a clause). Building throws if an argument went unused.
+ * (a condition that adds a clause). Building throws if an argument went unused. The number of
+ * arguments may vary (rest parameters: rows of a multi-row insert, a list for `in`): each count gets
+ * its own template.
  *
  * @example
  * ```ts
@@ -30,14 +32,20 @@ interface Template {
 export function prepared<A extends unknown[], R>(
   build: (db: Executor, ...args: A) => Compilable<R>,
 ): (db: Executor, ...args: A) => Promise<QueryResult<R>> {
-  // One template per dialect (keyed by its adapter's class): PostgreSQL and SQLite differ in SQL text.
-  const templates = new Map<unknown, Template>()
+  // One template per dialect (keyed by its adapter's class: PostgreSQL and SQLite differ in SQL text)
+  // and number of arguments.
+  const templates = new Map<unknown, Map<number, Template>>()
   return async (db, ...args) => {
     const dialect = db.getExecutor().adapter.constructor
-    let template = templates.get(dialect)
+    let byArity = templates.get(dialect)
+    if (!byArity) {
+      byArity = new Map()
+      templates.set(dialect, byArity)
+    }
+    let template = byArity.get(args.length)
     if (!template) {
       template = compileTemplate(db, build, args.length)
-      templates.set(dialect, template)
+      byArity.set(args.length, template)
     }
     const parameters = template.parameters.map((parameter) =>
       'arg' in parameter ? args[parameter.arg] : parameter.value,

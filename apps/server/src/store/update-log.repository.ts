@@ -18,6 +18,32 @@ const CHUNK = 500
 const insertChange = prepared((db, type: UpdateType, data: string, createdAt: number) =>
   db.insertInto('changes').values({ type, data, created_at: createdAt }).returning('id'),
 )
+const takeSeqs = prepared((db, ...userIds: number[]) =>
+  db
+    .insertInto('user_seqs')
+    .values(userIds.map((userId) => ({ user_id: userId, seq: 1, purged_through: 0, acked_seq: 0 })))
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ seq: sql`user_seqs.seq + 1` }))
+    .returning(['user_id', 'seq']),
+)
+const lockSeqs = prepared((db, ...userIds: number[]) =>
+  db
+    .insertInto('user_seqs')
+    .values(userIds.map((userId) => ({ user_id: userId, seq: 0, purged_through: 0, acked_seq: 0 })))
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ seq: sql`user_seqs.seq` })),
+)
+/** Rows of (user_id, seq, change_id, created_at), flattened. */
+const insertUpdates = prepared((db, ...values: number[]) => {
+  const rows = []
+  for (let i = 0; i < values.length; i += 4) {
+    rows.push({
+      user_id: values[i] as number,
+      seq: values[i + 1] as number,
+      change_id: values[i + 2] as number,
+      created_at: values[i + 3] as number,
+    })
+  }
+  return db.insertInto('user_updates').values(rows)
+})
 const ackedOf = prepared((db, userId: number) =>
   db.selectFrom('user_seqs').select(['acked_seq', 'seq']).where('user_id', '=', userId),
 )
@@ -59,25 +85,15 @@ export async function appendUpdate<T extends UpdateType>(
 
   const seqs: Array<{ userId: number; seq: number }> = []
   for (let start = 0; start < audience.length; start += CHUNK) {
-    const users = audience.slice(start, start + CHUNK)
-    const rows = await trx
-      .insertInto('user_seqs')
-      .values(users.map((userId) => ({ user_id: userId, seq: 1, purged_through: 0, acked_seq: 0 })))
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ seq: sql`user_seqs.seq + 1` }))
-      .returning(['user_id', 'seq'])
-      .execute()
-    for (const row of rows) seqs.push({ userId: Number(row.user_id), seq: Number(row.seq) })
-    await trx
-      .insertInto('user_updates')
-      .values(
-        rows.map((row) => ({
-          user_id: row.user_id,
-          seq: row.seq,
-          change_id: changeId,
-          created_at: input.now,
-        })),
-      )
-      .execute()
+    const { rows } = await takeSeqs(trx, ...audience.slice(start, start + CHUNK))
+    const values: number[] = []
+    for (const row of rows) {
+      const userId = Number(row.user_id)
+      const seq = Number(row.seq)
+      seqs.push({ userId, seq })
+      values.push(userId, seq, changeId, input.now)
+    }
+    await insertUpdates(trx, ...values)
   }
   return { type: input.type, dataJson, seqs }
 }
@@ -91,15 +107,7 @@ export async function appendUpdate<T extends UpdateType>(
 export async function lockCounters(trx: Executor, userIds: Iterable<number>): Promise<void> {
   const users = [...new Set(userIds)].sort((a, b) => a - b)
   for (let start = 0; start < users.length; start += CHUNK) {
-    await trx
-      .insertInto('user_seqs')
-      .values(
-        users
-          .slice(start, start + CHUNK)
-          .map((userId) => ({ user_id: userId, seq: 0, purged_through: 0, acked_seq: 0 })),
-      )
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ seq: sql`user_seqs.seq` }))
-      .execute()
+    await lockSeqs(trx, ...users.slice(start, start + CHUNK))
   }
 }
 
