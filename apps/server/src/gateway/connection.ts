@@ -42,6 +42,24 @@ export function frameSeq(frame: string): number {
 
 const updateFrame = (update: Update) => JSON.stringify({ op: 'update', ...update })
 
+const NEW_MESSAGE = '"type":"message:new"'
+const SENDER = '"sender_id":'
+/** An ack that covers no delivery is still passed on after this many updates, to bound its later scan. */
+const MAX_SKIPPED_ACK_RANGE = 1000
+
+/**
+ * Whether an update frame may deliver someone else's message to `userId` — read from the frame's
+ * bytes, without parsing it: the message's `sender_id` is the first one in a `message:new` frame.
+ * Unsure means yes: a false yes costs one acknowledge(), a false no would lose a delivered tick.
+ */
+export function mayDeliver(frame: string, userId: number): boolean {
+  if (!frame.includes(NEW_MESSAGE)) return false
+  const at = frame.indexOf(SENDER)
+  if (at < 0) return true
+  const start = at + SENDER.length
+  return frame.slice(start, frame.indexOf(',', start)) !== String(userId)
+}
+
 /**
  * One device's socket. Delivery is a single serial pump: the catch-up read is queued right after the
  * bus subscription, and every live frame is queued behind it, so the client sees each `seq` once and in
@@ -56,6 +74,11 @@ export class Connection {
   private pump: Promise<void> = Promise.resolve()
   private unsubscribers: Array<() => Promise<void>> = []
   private ackWanted = 0
+  /** The newest seq sent (or resumed past) that may deliver someone else's message. */
+  private mayDeliverThrough = 0
+  /** Acks up to here were passed on to acknowledge() (`ackPassed`) or found to deliver nothing. */
+  private ackHandled = 0
+  private ackPassed = 0
   private acking = false
   private closed = false
   private frameWindow = { start: 0, count: 0 }
@@ -223,12 +246,15 @@ export class Connection {
     if ('resync_required' in page) {
       this.send(JSON.stringify({ op: 'resync_required', current_seq: page.current_seq }))
       this.lastSent = page.current_seq
+      this.mayDeliverThrough = page.current_seq
       this.send(JSON.stringify({ op: 'ready', seq: page.current_seq, session_id: sessionId }))
       this.ready = true
       this.replayEarly()
       return
     }
     this.lastSent = since
+    // What came before this connection is unknown here: acks up to `since` are passed on.
+    this.mayDeliverThrough = since
     // Resuming from `since` proves the device holds everything up to it (as a sync cursor does).
     if (since > 0) this.ack(since)
     this.send(JSON.stringify({ op: 'ready', seq: Math.max(newest, since), session_id: sessionId }))
@@ -292,12 +318,17 @@ export class Connection {
       return
     }
     await new Promise<void>((resolve) => this.socket.send(frame, () => resolve()))
-    this.lastSent = update.seq
+    this.sent(update.seq, frame)
   }
 
   private sendUpdate(seq: number, frame: string): void {
     this.send(frame)
+    this.sent(seq, frame)
+  }
+
+  private sent(seq: number, frame: string): void {
     this.lastSent = seq
+    if (mayDeliver(frame, this.auth?.userId ?? 0)) this.mayDeliverThrough = seq
   }
 
   private send(frame: string): void {
@@ -325,9 +356,19 @@ export class Connection {
     })
   }
 
-  /** Acks are coalesced: one acknowledge() at a time, always for the highest seq asked so far. */
+  /**
+   * Acks are coalesced: one acknowledge() at a time, always for the highest seq asked so far. Most
+   * acks cover only the user's own echoes, ticks and reads; one whose range this socket knows holds no
+   * one else's message is not passed on at all (no reads, no write).
+   */
   private ack(seq: number): void {
-    this.ackWanted = Math.max(this.ackWanted, Math.min(seq, this.lastSent))
+    const target = Math.min(seq, this.lastSent)
+    if (target <= this.ackHandled) return
+    const deliversNothing = this.mayDeliverThrough <= this.ackHandled
+    this.ackHandled = target
+    if (deliversNothing && target - this.ackPassed < MAX_SKIPPED_ACK_RANGE) return
+    this.ackPassed = target
+    this.ackWanted = Math.max(this.ackWanted, target)
     if (this.acking) return
     this.acking = true
     void (async () => {
