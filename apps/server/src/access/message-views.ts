@@ -17,7 +17,7 @@ export async function messageViews(
   viewerId: number,
   chats: ReadonlyArray<Pick<ChatRow, 'id' | 'type'>>,
   rows: readonly MessageRow[],
-  members?: readonly ChatMemberRow[],
+  members?: ReadonlyArray<Pick<ChatMemberRow, 'chat_id' | 'user_id' | 'delivered_seq' | 'read_seq'>>,
   options: { fresh?: boolean } = {},
 ): Promise<Message[]> {
   if (rows.length === 0) return []

@@ -91,8 +91,14 @@ export async function sendMessage(
         edited_at: null,
         deleted_at: null,
       })
-      const members = await chats.activeMembers(chat.id)
-      const memberIds = members.map((member) => member.user_id)
+      const memberIds = await chats.activeMemberIds(chat.id)
+      // A message just sent is beyond every member's watermarks: its ticks need no member rows.
+      const members = memberIds.map((userId) => ({
+        chat_id: chat.id,
+        user_id: userId,
+        delivered_seq: 0,
+        read_seq: 0,
+      }))
       const blocked = await blockedRecipients(trx, chat, actorId, memberIds)
       await messages.hideFor(row.id, [...blocked], log.now)
       const [view] = await messageViews(trx, actorId, [chat], [row], members, { fresh: true })

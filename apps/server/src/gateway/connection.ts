@@ -46,6 +46,8 @@ const NEW_MESSAGE = '"type":"message:new"'
 const SENDER = '"sender_id":'
 /** An ack that covers no delivery is still passed on after this many updates, to bound its later scan. */
 const MAX_SKIPPED_ACK_RANGE = 1000
+/** After passing an ack on, later acks of the same socket wait this long and are passed on as one. */
+const ACK_INTERVAL_MS = 200
 
 /**
  * Whether an update frame may deliver someone else's message to `userId` — read from the frame's
@@ -377,6 +379,9 @@ export class Connection {
         while (this.ackWanted > done && this.auth) {
           done = this.ackWanted
           await acknowledge(this.deps, this.auth.userId, done)
+          // A busy chat acks many times a second; a tick that turns double up to this much later is
+          // not noticed, and each acknowledge() is a write unit (its own log entries for the senders).
+          await new Promise((resolve) => setTimeout(resolve, ACK_INTERVAL_MS))
         }
       } catch (error) {
         this.deps.log.warn({ err: error }, 'ack failed')

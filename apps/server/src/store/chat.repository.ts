@@ -63,6 +63,9 @@ const activeMembersOfChat = prepared((db, chatId: number) =>
     .orderBy('joined_at')
     .orderBy('user_id'),
 )
+const activeIds = prepared((db, chatId: number) =>
+  db.selectFrom('chat_members').select('user_id').where('chat_id', '=', chatId).where('left_at', 'is', null),
+)
 const membersAmong = prepared((db, chatId: number, ...userIds: number[]) =>
   db
     .selectFrom('chat_members')
@@ -261,6 +264,11 @@ export class ChatRepository {
       .where('other.left_at', 'is', null)
       .execute()
     return rows.map((row) => Number(row.user_id))
+  }
+
+  /** The ids of the chat's current members (a big group's rows are not built when ids will do). */
+  async activeMemberIds(chatId: number): Promise<number[]> {
+    return (await activeIds(this.db, chatId)).rows.map((row) => Number(row.user_id))
   }
 
   /** Which of `userIds` are current members of the chat. */

@@ -21,6 +21,7 @@ interface Job {
 }
 
 const MAX_BATCH = 256
+const COMMIT_WINDOW_MS = 2
 
 /**
  * SQLite group commit: units of work that arrive while a commit is in flight share the next
@@ -44,8 +45,10 @@ export class GroupCommitWriter implements Writer {
     this.draining = true
     try {
       while (this.queue.length > 0) {
-        // Let pending I/O callbacks enqueue their work first, so concurrent sends share one commit.
-        await new Promise((resolve) => setImmediate(resolve))
+        // Gather for a moment before committing: the fsync of COMMIT blocks this thread (better-sqlite3
+        // is synchronous), so without a window a batch holds only what arrived while the previous one
+        // ran, and the server spends its time in fsync (profiled: ~24 % of wall time at 1,000 msg/s).
+        await new Promise((resolve) => setTimeout(resolve, COMMIT_WINDOW_MS))
         const batch = this.queue.splice(0, MAX_BATCH)
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = []
         try {
