@@ -59,50 +59,78 @@ async function newestFromOthers(
  * client is out of step with this log and will be told to resync), so it acknowledges nothing.
  */
 export async function acknowledge(deps: ReceiptDeps, userId: number, ackSeq: number): Promise<void> {
+  await acknowledgeMany(deps, new Map([[userId, ackSeq]]))
+}
+
+/**
+ * `acknowledge` for many users at once (user id → acked seq), in one unit of work: the gateway batches
+ * the acks of all its sockets (gateway/ack-batcher.ts). In a busy group every member acks every
+ * message and each ack appends to the sender's log; one unit per ack made those units queue on the
+ * sender's counter row (PostgreSQL holds the row lock through each commit), one unit per batch takes
+ * it once.
+ */
+export async function acknowledgeMany(deps: ReceiptDeps, acks: ReadonlyMap<number, number>): Promise<void> {
   const reader = new UpdateLogRepository(deps.store.db)
-  const before = await reader.acked(userId)
-  if (ackSeq > before.seq || ackSeq <= before.ackedSeq) return
   const hints = hintsOf(deps.store)
-  const scanFrom = Math.max(before.ackedSeq, hints.get(userId) ?? 0)
-  if (ackSeq <= scanFrom) return
-  const scanned = await newestFromOthers(reader, userId, scanFrom, ackSeq)
-  if (scanned.size === 0) {
+  const pending: Array<{
+    userId: number
+    ackSeq: number
+    ackedBefore: number
+    scanFrom: number
+    scanned: Map<number, { seq: number; senders: Set<number> }>
+  }> = []
+  for (const [userId, ackSeq] of [...acks].sort(([a], [b]) => a - b)) {
+    const before = await reader.acked(userId)
+    if (ackSeq > before.seq || ackSeq <= before.ackedSeq) continue
+    const scanFrom = Math.max(before.ackedSeq, hints.get(userId) ?? 0)
+    if (ackSeq <= scanFrom) continue
+    const scanned = await newestFromOthers(reader, userId, scanFrom, ackSeq)
+    if (scanned.size > 0) {
+      pending.push({ userId, ackSeq, ackedBefore: before.ackedSeq, scanFrom, scanned })
+      continue
+    }
     if (hints.size >= MAX_HINTS) hints.clear()
     hints.set(userId, ackSeq)
-    return
   }
+  if (pending.length === 0) return
   await commit(deps, async (trx, log) => {
     const updates = new UpdateLogRepository(trx)
-    const { ackedSeq } = await updates.acked(userId)
-    if (ackSeq <= ackedSeq) return
-    // Unless another ack moved the cursor meanwhile, the range scanned above is still the one to apply.
-    const newest =
-      ackedSeq === before.ackedSeq
-        ? scanned
-        : await newestFromOthers(updates, userId, Math.max(ackedSeq, scanFrom), ackSeq)
-    // Watermark rows in ascending chat order, then every recipient's log counter at once.
     const chats = new ChatRepository(trx)
-    const moved: Array<{ chatId: number; seq: number; senders: Set<number> }> = []
-    for (const [chatId, { seq: messageSeq, senders }] of [...newest].sort(([a], [b]) => a - b)) {
-      if (await chats.advanceDelivered(chatId, userId, messageSeq, log.now)) {
-        moved.push({ chatId, seq: messageSeq, senders })
+    const acked: Array<{ userId: number; ackSeq: number }> = []
+    const told: Array<{ userId: number; chatId: number; seq: number; audience: number[] }> = []
+    // Users in ascending id, each one's watermark rows in ascending chat order: every batch takes its
+    // row locks in the same order.
+    for (const { userId, ackSeq, ackedBefore, scanFrom, scanned } of pending) {
+      const { ackedSeq } = await updates.acked(userId)
+      if (ackSeq <= ackedSeq) continue
+      acked.push({ userId, ackSeq })
+      // Unless another ack moved the cursor meanwhile, the range scanned above is still the one to apply.
+      const newest =
+        ackedSeq === ackedBefore
+          ? scanned
+          : await newestFromOthers(updates, userId, Math.max(ackedSeq, scanFrom), ackSeq)
+      for (const [chatId, { seq, senders }] of [...newest].sort(([a], [b]) => a - b)) {
+        if (!(await chats.advanceDelivered(chatId, userId, seq, log.now))) continue
+        // Only the memberships that matter (the user's and the senders'): a big group's others are not read.
+        const ids = (await chats.activeMembersAmong(chatId, [userId, ...senders])).map(
+          (member) => member.user_id,
+        )
+        // A former member's watermark no longer concerns anyone; a sender who left is not told.
+        if (ids.includes(userId)) {
+          told.push({ userId, chatId, seq, audience: ids.filter((id) => senders.has(id)) })
+        }
       }
     }
-    // Only the memberships that matter (the user's and the senders'): a big group's others are not read.
-    const told: Array<{ chatId: number; seq: number; audience: number[] }> = []
-    for (const { chatId, seq, senders } of moved) {
-      const ids = (await chats.activeMembersAmong(chatId, [userId, ...senders])).map(
-        (member) => member.user_id,
-      )
-      // A former member's watermark no longer concerns anyone; a sender who left is not told.
-      if (ids.includes(userId)) told.push({ chatId, seq, audience: ids.filter((id) => senders.has(id)) })
-    }
-    await log.lockAudience([userId, ...told.flatMap((entry) => entry.audience)])
-    await updates.advanceAcked(userId, ackSeq)
-    for (const { chatId, seq: deliveredSeq, audience } of told) {
+    // Then every counter row this unit touches, at once and in ascending order.
+    await log.lockAudience([
+      ...acked.map((entry) => entry.userId),
+      ...told.flatMap((entry) => entry.audience),
+    ])
+    for (const { userId, ackSeq } of acked) await updates.advanceAcked(userId, ackSeq)
+    for (const { userId, chatId, seq, audience } of told) {
       await log.append(
         'message:delivered',
-        { chat_id: chatId, user_id: userId, delivered_seq: deliveredSeq, delivered_at: iso(log.now) },
+        { chat_id: chatId, user_id: userId, delivered_seq: seq, delivered_at: iso(log.now) },
         audience,
       )
     }

@@ -6,7 +6,6 @@ import { readUpdates } from '../access/sync.ts'
 import { deleteMessage, editMessage } from '../actions/message-ops.ts'
 import { markRead, sendMessage } from '../actions/messages.ts'
 import { addReaction, removeReaction } from '../actions/reactions.ts'
-import { acknowledge } from '../actions/receipts.ts'
 import { sessionTopic } from '../actions/sessions.ts'
 import { verifyAccessToken } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
@@ -17,6 +16,7 @@ import { iso } from '../presenters/time.ts'
 import { type Ephemeral, eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
 import { UpdateLogRepository } from '../store/update-log.repository.ts'
+import type { AckBatcher } from './ack-batcher.ts'
 import { CLOSE, type CloseReason } from './close-codes.ts'
 import {
   checkAck,
@@ -46,8 +46,6 @@ const NEW_MESSAGE = '"type":"message:new"'
 const SENDER = '"sender_id":'
 /** An ack that covers no delivery is still passed on after this many updates, to bound its later scan. */
 const MAX_SKIPPED_ACK_RANGE = 1000
-/** After passing an ack on, later acks of the same socket wait this long and are passed on as one. */
-const ACK_INTERVAL_MS = 200
 
 /**
  * Whether an update frame may deliver someone else's message to `userId` — read from the frame's
@@ -75,13 +73,11 @@ export class Connection {
   private lastSent = 0
   private pump: Promise<void> = Promise.resolve()
   private unsubscribers: Array<() => Promise<void>> = []
-  private ackWanted = 0
   /** The newest seq sent (or resumed past) that may deliver someone else's message. */
   private mayDeliverThrough = 0
-  /** Acks up to here were passed on to acknowledge() (`ackPassed`) or found to deliver nothing. */
+  /** Acks up to here were passed on to the batcher (`ackPassed`) or found to deliver nothing. */
   private ackHandled = 0
   private ackPassed = 0
-  private acking = false
   private closed = false
   private frameWindow = { start: 0, count: 0 }
   private early: string[] | null = null
@@ -98,6 +94,7 @@ export class Connection {
     private readonly socket: WebSocket,
     private readonly ip: string,
     private readonly ephemeral: Ephemeral,
+    private readonly acks: AckBatcher,
   ) {
     this.timers.push(setTimeout(() => this.close(CLOSE.helloTimeout), HELLO_TIMEOUT_MS))
     socket.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()))
@@ -359,36 +356,18 @@ export class Connection {
   }
 
   /**
-   * Acks are coalesced: one acknowledge() at a time, always for the highest seq asked so far. Most
-   * acks cover only the user's own echoes, ticks and reads; one whose range this socket knows holds no
-   * one else's message is not passed on at all (no reads, no write).
+   * Acks go to the node's batcher (applied together every ACK_BATCH_MS). Most acks cover only the
+   * user's own echoes, ticks and reads; one whose range this socket knows holds no one else's message
+   * is not passed on at all.
    */
   private ack(seq: number): void {
     const target = Math.min(seq, this.lastSent)
-    if (target <= this.ackHandled) return
+    if (target <= this.ackHandled || !this.auth) return
     const deliversNothing = this.mayDeliverThrough <= this.ackHandled
     this.ackHandled = target
     if (deliversNothing && target - this.ackPassed < MAX_SKIPPED_ACK_RANGE) return
     this.ackPassed = target
-    this.ackWanted = Math.max(this.ackWanted, target)
-    if (this.acking) return
-    this.acking = true
-    void (async () => {
-      try {
-        let done = -1
-        while (this.ackWanted > done && this.auth) {
-          done = this.ackWanted
-          await acknowledge(this.deps, this.auth.userId, done)
-          // A busy chat acks many times a second; a tick that turns double up to this much later is
-          // not noticed, and each acknowledge() is a write unit (its own log entries for the senders).
-          await new Promise((resolve) => setTimeout(resolve, ACK_INTERVAL_MS))
-        }
-      } catch (error) {
-        this.deps.log.warn({ err: error }, 'ack failed')
-      } finally {
-        this.acking = false
-      }
-    })()
+    this.acks.add(this.auth.userId, target)
   }
 
   private async request(frame: RequestFrame): Promise<void> {

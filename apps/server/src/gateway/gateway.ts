@@ -7,6 +7,7 @@ import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import type { App } from '../http/types.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
+import { AckBatcher } from './ack-batcher.ts'
 import { CLOSE } from './close-codes.ts'
 import { Connection } from './connection.ts'
 
@@ -38,6 +39,7 @@ function releaseUpgrade(socket: WebSocket, raw: IncomingMessage): void {
 export async function registerGateway(app: App, deps: Deps, registry: Registry): Promise<void> {
   const connections = new Set<Connection>()
   const ephemeral = new Ephemeral(deps)
+  const acks = new AckBatcher(deps)
   new Gauge({
     name: 'parley_ws_connections',
     help: 'Open WebSocket connections on this node',
@@ -55,6 +57,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
     for (const connection of connections) connection.close(CLOSE.serverRestart)
+    await acks.close()
     await ephemeral.idle()
     ephemeral.close()
   })
@@ -72,7 +75,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
     },
     (socket, request) => {
       releaseUpgrade(socket, request.raw)
-      const connection = new Connection(deps, socket, request.ip, ephemeral)
+      const connection = new Connection(deps, socket, request.ip, ephemeral, acks)
       connections.add(connection)
       socket.on('close', () => connections.delete(connection))
     },
