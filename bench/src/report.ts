@@ -27,6 +27,7 @@ export interface StepResult {
   disconnects: Record<string, number>
 }
 
+/** Idle: `*_before` is sampled with half of the devices connected, `*_after` with all of them. */
 export interface IdleResult {
   connections: number
   connect_seconds: number
@@ -121,8 +122,8 @@ export function describeStep(step: StepResult): string {
 export function describeIdle(result: IdleResult): string {
   return [
     `  ${result.connections} connections held (connected in ${result.connect_seconds} s)`,
-    `  server rss ${mb(result.server_rss_bytes_before)} → ${mb(result.server_rss_bytes_after)}: ${result.rss_per_connection_bytes} bytes per connection`,
-    `  server heap ${mb(result.server_heap_used_bytes_before)} → ${mb(result.server_heap_used_bytes_after)}: ${result.heap_per_connection_bytes} bytes per connection`,
+    `  server rss with half of them ${mb(result.server_rss_bytes_before)}, with all ${mb(result.server_rss_bytes_after)}: ${result.rss_per_connection_bytes} bytes per connection`,
+    `  server heap with half ${mb(result.server_heap_used_bytes_before)}, with all ${mb(result.server_heap_used_bytes_after)}: ${result.heap_per_connection_bytes} bytes per connection`,
     `  server cpu while idle ${result.server_cpu_percent_idle} % · errors: ${codes(result.errors)}`,
   ].join('\n')
 }
