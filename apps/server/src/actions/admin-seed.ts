@@ -2,7 +2,7 @@ import crypto from 'node:crypto'
 import type { SeededUser } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
 import type { NewUser } from '../store/schema.ts'
-import { DEFAULT_ABOUT, UserRepository } from '../store/user.repository.ts'
+import { newUserRow, UserRepository } from '../store/user.repository.ts'
 import { type DeviceInfo, newSession, saveSessions, sessionTokens } from './sessions.ts'
 
 /** 10 hex digits: with a 20-character prefix and `_` the username is 31 characters (the limit is 32). */
@@ -88,19 +88,10 @@ function withFreshUsernames(prefix: string, displayNames: readonly string[]) {
 
 function newSeedUser(username: string, displayName: string, now: number): NewUser & { username: string } {
   return {
-    phone_number: null,
+    ...newUserRow(
+      { phone_number: null, username, password_hash: null, name: displayName, phone_verified_at: null },
+      now,
+    ),
     username,
-    password_hash: null,
-    name: displayName,
-    about: DEFAULT_ABOUT,
-    avatar_url: null,
-    privacy_last_seen: 'everyone',
-    privacy_profile_photo: 'everyone',
-    privacy_about: 'everyone',
-    last_seen_at: null,
-    phone_verified_at: null,
-    created_at: now,
-    updated_at: now,
-    deleted_at: null,
   }
 }

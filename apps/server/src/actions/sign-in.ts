@@ -8,7 +8,7 @@ import { enforceLimit } from '../http/plugins/rate-limit.ts'
 import { iso } from '../presenters/time.ts'
 import { isUniqueViolation } from '../store/db.ts'
 import { OtpRepository } from '../store/otp.repository.ts'
-import { DEFAULT_ABOUT, type User, UserRepository } from '../store/user.repository.ts'
+import { newUserRow, type User, UserRepository } from '../store/user.repository.ts'
 import { type DeviceInfo, startSession } from './sessions.ts'
 
 const HOUR = 3_600_000
@@ -80,23 +80,19 @@ export async function verifyOtp(
   if (!user) {
     user = await createUserOnce(
       () =>
-        users.create({
-          phone_number: input.phoneNumber,
-          username: null,
-          password_hash: null,
-          // Not the number: names are shown to everyone and searchable, numbers only to contacts.
-          name: NEW_PHONE_USER_NAME,
-          about: DEFAULT_ABOUT,
-          avatar_url: null,
-          privacy_last_seen: 'everyone',
-          privacy_profile_photo: 'everyone',
-          privacy_about: 'everyone',
-          last_seen_at: null,
-          phone_verified_at: now,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-        }),
+        users.create(
+          newUserRow(
+            {
+              phone_number: input.phoneNumber,
+              username: null,
+              password_hash: null,
+              // Not the number: names are shown to everyone and searchable, numbers only to contacts.
+              name: NEW_PHONE_USER_NAME,
+              phone_verified_at: now,
+            },
+            now,
+          ),
+        ),
       () => users.findByPhone(input.phoneNumber),
     )
   }
@@ -115,22 +111,18 @@ export async function register(
   const passwordHash = await hashPassword(input.password)
   let user: User
   try {
-    user = await users.create({
-      phone_number: null,
-      username,
-      password_hash: passwordHash,
-      name: input.name.trim() || username,
-      about: DEFAULT_ABOUT,
-      avatar_url: null,
-      privacy_last_seen: 'everyone',
-      privacy_profile_photo: 'everyone',
-      privacy_about: 'everyone',
-      last_seen_at: null,
-      phone_verified_at: null,
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-    })
+    user = await users.create(
+      newUserRow(
+        {
+          phone_number: null,
+          username,
+          password_hash: passwordHash,
+          name: input.name.trim() || username,
+          phone_verified_at: null,
+        },
+        now,
+      ),
+    )
   } catch (error) {
     if (isUniqueViolation(error)) throw errors.usernameTaken()
     throw error

@@ -22,6 +22,25 @@ export type User = Omit<UserRow, 'password_hash'>
 
 export const DEFAULT_ABOUT = 'Hey there! I am using Parley.'
 
+/** A new account's row: the given identity and name, everything else at its sign-up default. */
+export function newUserRow(
+  identity: Pick<NewUser, 'phone_number' | 'username' | 'password_hash' | 'name' | 'phone_verified_at'>,
+  now: number,
+): NewUser {
+  return {
+    ...identity,
+    about: DEFAULT_ABOUT,
+    avatar_url: null,
+    privacy_last_seen: 'everyone',
+    privacy_profile_photo: 'everyone',
+    privacy_about: 'everyone',
+    last_seen_at: null,
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+  }
+}
+
 /** Rows per multi-row INSERT (15 columns each): far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_BATCH = 500
 
