@@ -71,8 +71,7 @@ const membersAmong = prepared((db, chatId: number, ...userIds: number[]) =>
     .selectFrom('chat_members')
     .select(MEMBER_COLUMNS)
     .where('chat_id', '=', chatId)
-    .where('user_id', 'in', userIds)
-    .where('left_at', 'is', null),
+    .where('user_id', 'in', userIds),
 )
 const bumpSeq = prepared((db, chatId: number, now: number) =>
   db
@@ -273,8 +272,7 @@ export class ChatRepository {
 
   /** Which of `userIds` are current members of the chat. */
   async activeMembersAmong(chatId: number, userIds: readonly number[]): Promise<ChatMemberRow[]> {
-    if (userIds.length === 0) return []
-    return (await membersAmong(this.db, chatId, ...new Set(userIds))).rows
+    return (await this.membershipsOf(chatId, userIds)).filter((member) => member.left_at === null)
   }
 
   /** Current members of many chats, in one query. */
@@ -326,14 +324,9 @@ export class ChatRepository {
   }
 
   /** Current and former memberships of `userIds` in a chat (former ones have `left_at` set). */
-  membershipsOf(chatId: number, userIds: readonly number[]): Promise<ChatMemberRow[]> {
-    if (userIds.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('chat_members')
-      .select(MEMBER_COLUMNS)
-      .where('chat_id', '=', chatId)
-      .where('user_id', 'in', [...new Set(userIds)])
-      .execute()
+  async membershipsOf(chatId: number, userIds: readonly number[]): Promise<ChatMemberRow[]> {
+    if (userIds.length === 0) return []
+    return (await membersAmong(this.db, chatId, ...new Set(userIds))).rows
   }
 
   /** Ends current memberships: the users stop seeing the chat (history included) and its updates. */
