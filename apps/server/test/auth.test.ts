@@ -419,6 +419,36 @@ describe.each(MODES)('auth (%s)', (mode) => {
       await expect(refreshAsAccess.auth.sessions()).rejects.toMatchObject({ status: 401 })
     })
 
+    it('refuses tokens signed with the real secret that lack exp, iat or the access type', async () => {
+      const user = await createUser(server)
+      const [, payload] = user.auth.tokens.access_token.split('.')
+      const claims: Record<string, unknown> = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString())
+      const { exp: _exp, iat: _iat, type: _type, ...bare } = claims
+      const now = Math.floor(server.clock.now() / 1000)
+      const sign = (body: Record<string, unknown>, typ: string | null = 'JWT') =>
+        new SignJWT(body)
+          .setProtectedHeader({ alg: 'HS256', ...(typ ? { typ } : {}) })
+          .sign(server.deps.secret)
+      const forged = {
+        'no exp': await sign({ ...bare, type: 'access', iat: now }),
+        'no iat': await sign({ ...bare, type: 'access', exp: now + 600 }),
+        'no type': await sign({ ...bare, iat: now, exp: now + 600 }),
+        'refresh type': await sign({ ...bare, type: 'refresh', iat: now, exp: now + 600 }),
+        'no sub': await sign({ ...bare, sub: undefined, type: 'access', iat: now, exp: now + 600 }),
+        'issued in the future': await sign({ ...bare, type: 'access', iat: now + 3600, exp: now + 7200 }),
+        'other typ header': await sign({ ...bare, type: 'access', iat: now, exp: now + 600 }, 'refresh+jwt'),
+        'no typ header': await sign({ ...bare, type: 'access', iat: now, exp: now + 600 }, null),
+      }
+      for (const [what, token] of Object.entries(forged)) {
+        const answer = await server.client(token).raw('GET', '/api/auth/sessions')
+        expect(answer.status, what).toBe(401)
+        expect(answer.body, what).toMatchObject({ success: false, error: { code: 'unauthorized' } })
+      }
+      // The same claims with all of them present are accepted: the refusals above are about the claims.
+      const whole = await sign({ ...bare, type: 'access', iat: now, exp: now + 600 })
+      expect((await server.client(whole).raw('GET', '/api/auth/sessions')).status).toBe(200)
+    })
+
     it('expires after the access-token lifetime', async () => {
       const user = await createUser(server)
       server.clock.advance(15 * MINUTE + 1000)
