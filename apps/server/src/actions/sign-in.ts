@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
-import type { Tokens } from '@parley/protocol'
+import { cleanText, type Tokens } from '@parley/protocol'
+import { checkPasswordStrength } from '../auth/password-policy.ts'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
 import { hmac } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
@@ -107,6 +108,7 @@ export async function register(
   const now = deps.clock.now()
   const users = new UserRepository(deps.store.db)
   const username = input.username.toLowerCase()
+  await checkPasswordStrength(input.password, { username })
   if (await users.findCredentials(username)) throw errors.usernameTaken()
   const passwordHash = await hashPassword(input.password)
   let user: User
@@ -117,7 +119,7 @@ export async function register(
           phone_number: null,
           username,
           password_hash: passwordHash,
-          name: input.name.trim() || username,
+          name: cleanText(input.name) || username,
           phone_verified_at: null,
         },
         now,

@@ -7,6 +7,7 @@ import {
   ContactRequestResponse,
   ContactRequestsResponse,
   ContactsResponse,
+  cleanText,
   SendContactRequestBody,
   SuccessOnly,
 } from '@parley/protocol'
@@ -94,7 +95,7 @@ export function contactRoutes(app: App, deps: Deps) {
         relationTo(deps.store.db, actorId, target.id),
         deps.presence.onlineOf([target.id]),
       ])
-      const contact = presentContact(target, request.body.contact_name.trim(), relation, {
+      const contact = presentContact(target, cleanText(request.body.contact_name), relation, {
         isOnline: online.has(target.id),
       })
       return reply.status(created ? 201 : 200).send({ success: true as const, contact })
