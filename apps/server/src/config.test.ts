@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       sms: { driver: 'console' },
       otpSendsPerHour: 3,
       otpSendsPerIpPerHour: 20,
+      phoneLookupsPerDay: 50,
       rateLimitPerIp: 600,
       rateLimitPerUser: 600,
       bodyLimit: 1_048_576,

@@ -316,11 +316,73 @@ describe.each(MODES)('auth (%s)', (mode) => {
       expect(retryAfter).toBeGreaterThan(0)
       expect(retryAfter).toBeLessThanOrEqual(15 * 60)
 
-      server.clock.advance(15 * MINUTE)
+      server.clock.advance(retryAfter * 1000)
       await expect(
         client.auth.login({ username: user.username, password: user.password }),
       ).resolves.toMatchObject({
         user: { id: user.id },
+      })
+    })
+
+    it('checks at most 5 of a parallel burst; the right password after it is refused too', async () => {
+      const user = await createUser(server)
+      const client = server.client()
+      const burst = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          client.raw('POST', '/api/auth/login', {
+            body: { username: user.username, password: 'wrong password' },
+          }),
+        ),
+      )
+      const statuses = burst.map((answer) => answer.status)
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5)
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(35)
+      expect(statuses.every((status) => status === 401 || status === 429)).toBe(true)
+      for (const answer of burst.filter((one) => one.status === 429)) {
+        expect(answer.body).toMatchObject({ success: false, error: { code: 'rate_limited' } })
+        expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0)
+      }
+
+      const right = await client.raw('POST', '/api/auth/login', {
+        body: { username: user.username, password: user.password },
+      })
+      expect(right.status).toBe(429)
+      expect(right.body).toMatchObject({
+        error: { code: 'rate_limited', details: { retry_after: expect.any(Number) } },
+      })
+    })
+  })
+
+  describe('OTP windows slide', () => {
+    let capped: TestServer
+    beforeAll(async () => {
+      capped = await startServer(mode, { PARLEY_OTP_SENDS_PER_IP_PER_HOUR: '3' })
+    })
+    afterAll(() => capped.close())
+
+    it('does not reset the per-IP cap on the clock hour: 3 sends at 10:59 still count at 11:00', async () => {
+      const HOUR = 60 * MINUTE
+      // Move the clock to hh:59:00 of the current hour.
+      capped.clock.advance(HOUR - (capped.clock.now() % HOUR) - MINUTE)
+      const client = capped.client()
+      for (let send = 1; send <= 3; send++) await client.auth.sendOtp({ phone_number: uniquePhone() })
+      capped.clock.advance(MINUTE) // hh+1:00:00, a new clock hour
+      const refused = await client.raw('POST', '/api/auth/send-otp', {
+        body: { phone_number: uniquePhone() },
+      })
+      expect(refused.status).toBe(429)
+      expect(refused.body).toMatchObject({ success: false, error: { code: 'rate_limited' } })
+      const retryAfter = Number(refused.headers.get('retry-after'))
+      expect(retryAfter).toBeGreaterThan(58 * 60)
+      expect(capped.sms.sent).toHaveLength(3)
+
+      capped.clock.advance(30 * MINUTE)
+      await expect(client.auth.sendOtp({ phone_number: uniquePhone() })).rejects.toMatchObject({
+        status: 429,
+      })
+      capped.clock.advance(retryAfter * 1000 - 30 * MINUTE)
+      await expect(client.auth.sendOtp({ phone_number: uniquePhone() })).resolves.toMatchObject({
+        success: true,
       })
     })
   })
@@ -355,6 +417,36 @@ describe.each(MODES)('auth (%s)', (mode) => {
 
       const refreshAsAccess = server.client(user.auth.tokens.refresh_token)
       await expect(refreshAsAccess.auth.sessions()).rejects.toMatchObject({ status: 401 })
+    })
+
+    it('refuses tokens signed with the real secret that lack exp, iat or the access type', async () => {
+      const user = await createUser(server)
+      const [, payload] = user.auth.tokens.access_token.split('.')
+      const claims: Record<string, unknown> = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString())
+      const { exp: _exp, iat: _iat, type: _type, ...bare } = claims
+      const now = Math.floor(server.clock.now() / 1000)
+      const sign = (body: Record<string, unknown>, typ: string | null = 'JWT') =>
+        new SignJWT(body)
+          .setProtectedHeader({ alg: 'HS256', ...(typ ? { typ } : {}) })
+          .sign(server.deps.secret)
+      const forged = {
+        'no exp': await sign({ ...bare, type: 'access', iat: now }),
+        'no iat': await sign({ ...bare, type: 'access', exp: now + 600 }),
+        'no type': await sign({ ...bare, iat: now, exp: now + 600 }),
+        'refresh type': await sign({ ...bare, type: 'refresh', iat: now, exp: now + 600 }),
+        'no sub': await sign({ ...bare, sub: undefined, type: 'access', iat: now, exp: now + 600 }),
+        'issued in the future': await sign({ ...bare, type: 'access', iat: now + 3600, exp: now + 7200 }),
+        'other typ header': await sign({ ...bare, type: 'access', iat: now, exp: now + 600 }, 'refresh+jwt'),
+        'no typ header': await sign({ ...bare, type: 'access', iat: now, exp: now + 600 }, null),
+      }
+      for (const [what, token] of Object.entries(forged)) {
+        const answer = await server.client(token).raw('GET', '/api/auth/sessions')
+        expect(answer.status, what).toBe(401)
+        expect(answer.body, what).toMatchObject({ success: false, error: { code: 'unauthorized' } })
+      }
+      // The same claims with all of them present are accepted: the refusals above are about the claims.
+      const whole = await sign({ ...bare, type: 'access', iat: now, exp: now + 600 })
+      expect((await server.client(whole).raw('GET', '/api/auth/sessions')).status).toBe(200)
     })
 
     it('expires after the access-token lifetime', async () => {

@@ -1,6 +1,7 @@
 import { normalisePhone } from '../auth/phone.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
+import { spendPhoneLookup } from '../limits/phone-lookups.ts'
 import type { Relation } from '../presenters/user.presenter.ts'
 import { type User, UserRepository } from '../store/user.repository.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
@@ -16,8 +17,16 @@ export async function userById(deps: Pick<Deps, 'store'>, id: number): Promise<U
   return user
 }
 
-/** `phoneNumber` in E.164 (normalised by the caller). */
-export async function userByPhone(deps: Pick<Deps, 'store'>, phoneNumber: string): Promise<User> {
+/**
+ * `phoneNumber` in E.164 (normalised by the caller). Spends one of `viewerId`'s daily phone look-ups
+ * first, found or not.
+ */
+export async function userByPhone(
+  deps: Pick<Deps, 'store' | 'counters' | 'log' | 'config'>,
+  viewerId: number,
+  phoneNumber: string,
+): Promise<User> {
+  await spendPhoneLookup(deps, viewerId)
   const user = await new UserRepository(deps.store.db).findByPhone(phoneNumber)
   if (!user) throw errors.notFound('User')
   return user
@@ -31,10 +40,11 @@ export async function userByUsername(deps: Pick<Deps, 'store'>, username: string
 
 /**
  * One page of a people search for `viewerId` (see UserRepository.search), with how the viewer stands
- * to each user found: two queries whatever the page size. `nextCursor` is null on the last page.
+ * to each user found: two queries whatever the page size. `nextCursor` is null on the last page. A `q`
+ * that reads as a phone number is an exact-number look-up and spends one of the daily budget.
  */
 export async function searchUsers(
-  deps: Pick<Deps, 'store'>,
+  deps: Pick<Deps, 'store' | 'counters' | 'log' | 'config'>,
   viewerId: number,
   query: { q: string; limit?: number | undefined; cursor?: string | undefined },
 ): Promise<{ users: User[]; relations: Map<number, Relation>; nextCursor: string | null }> {
@@ -43,10 +53,12 @@ export async function searchUsers(
     throw errors.validation('q must not be blank', [{ field: 'q', message: 'must not be blank' }])
   }
   const limit = query.limit ?? 20
+  const phoneNumber = phoneOrNull(q)
+  if (phoneNumber !== null) await spendPhoneLookup(deps, viewerId)
   const rows = await new UserRepository(deps.store.db).search({
     viewerId,
     prefix: q,
-    phoneNumber: phoneOrNull(q),
+    phoneNumber,
     afterId:
       query.cursor === undefined
         ? null

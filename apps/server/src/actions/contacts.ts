@@ -1,3 +1,4 @@
+import { cleanText } from '@parley/protocol'
 import { relationTo } from '../access/relations.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -20,7 +21,7 @@ export async function addContact(
   input: { actorId: number; target: User; contactName: string },
 ): Promise<{ created: boolean }> {
   if (input.target.id === input.actorId) throw notYourself('add')
-  const contactName = input.contactName.trim()
+  const contactName = cleanText(input.contactName)
   if (contactName.length === 0) {
     throw errors.validation('contact_name must not be blank', [
       { field: 'contact_name', message: 'must not be blank' },
@@ -108,7 +109,7 @@ export async function sendContactRequest(
           return { request: await acceptRequest(trx, theirs, now), created: false }
         }
       }
-      const message = input.message?.trim() || null
+      const message = input.message === undefined ? null : cleanText(input.message) || null
       const request = await contacts.createRequest({
         from_user_id: actorId,
         to_user_id: target.id,

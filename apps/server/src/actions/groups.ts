@@ -1,4 +1,4 @@
-import type { CreateGroupBody, NotAdded, UpdateGroupBody } from '@parley/protocol'
+import { type CreateGroupBody, cleanText, type NotAdded, type UpdateGroupBody } from '@parley/protocol'
 import type { Transaction } from 'kysely'
 import { relationsFor } from '../access/relations.ts'
 import type { Deps } from '../deps.ts'
@@ -22,7 +22,7 @@ const tooBig = (limit: number) => errors.validation(`A group can have at most ${
 
 /** A group name without surrounding spaces; a blank one is refused. */
 function groupName(name: string): string {
-  const trimmed = name.trim()
+  const trimmed = cleanText(name)
   if (trimmed === '')
     throw errors.validation('A group needs a name', [{ field: 'name', message: 'must not be blank' }])
   return trimmed
@@ -99,7 +99,7 @@ export async function createGroup(
     const chat = await chats.create({
       type: 'group',
       name,
-      description: body.description?.trim() || null,
+      description: body.description ? cleanText(body.description) || null : null,
       avatar_url: null,
       created_by: actorId,
       private_pair: null,
@@ -145,7 +145,7 @@ export async function updateGroup(
     const changes: { name?: string; description?: string | null } = {}
     if (name !== undefined && name !== chat.name) changes.name = name
     if (body.description !== undefined) {
-      const description = body.description?.trim() || null
+      const description = body.description ? cleanText(body.description) || null : null
       if (description !== chat.description) changes.description = description
     }
     if (Object.keys(changes).length === 0) return { chat, participantsCount: members.length }

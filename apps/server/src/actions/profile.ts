@@ -1,4 +1,4 @@
-import type { PrivacySettings } from '@parley/protocol'
+import { cleanText, type PrivacySettings } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { type User, UserRepository } from '../store/user.repository.ts'
@@ -10,13 +10,13 @@ export async function updateProfile(
 ): Promise<User> {
   const changes: { name?: string; about?: string } = {}
   if (input.name !== undefined) {
-    const name = input.name.trim()
+    const name = cleanText(input.name)
     if (name.length === 0) {
       throw errors.validation('name must not be blank', [{ field: 'name', message: 'must not be blank' }])
     }
     changes.name = name
   }
-  if (input.about !== undefined) changes.about = input.about.trim()
+  if (input.about !== undefined) changes.about = cleanText(input.about)
   return writeUser(deps, input.actorId, changes)
 }
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto'
-import type { Tokens } from '@parley/protocol'
+import { cleanText, NAME_PATTERN, type Tokens } from '@parley/protocol'
 import { newRefreshToken, sha256, signAccessToken } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -32,7 +32,9 @@ export function newSession(
     row: {
       id: crypto.randomUUID(),
       user_id: userId,
-      device_name: device.deviceName ?? deviceNameFrom(device.userAgent),
+      device_name:
+        (device.deviceName === undefined ? '' : cleanText(device.deviceName)) ||
+        deviceNameFrom(device.userAgent),
       ip: device.ip,
       user_agent: device.userAgent?.slice(0, 300) ?? null,
       created_at: now,
@@ -164,5 +166,8 @@ function deviceNameFrom(userAgent: string | null): string {
   const browser = /(Firefox|Edg|Chrome|Safari|curl|node)[/ ]?/i.exec(userAgent)?.[1]
   const os = /(Windows|Mac OS X|Android|iPhone|iPad|Linux)/i.exec(userAgent)?.[1]
   const name = [browser, os && `on ${os}`].filter(Boolean).join(' ')
-  return (name || userAgent).slice(0, 100)
+  const shown = cleanText(name || userAgent).slice(0, 100)
+  // A user agent is any header text: no control or bidi characters reach a device list.
+  return NAME.test(shown) ? shown : 'Unknown device'
 }
+const NAME = new RegExp(NAME_PATTERN, 'u')

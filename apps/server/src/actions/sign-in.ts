@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
-import type { Tokens } from '@parley/protocol'
+import { cleanText, type Tokens } from '@parley/protocol'
+import { checkPasswordStrength } from '../auth/password-policy.ts'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
 import { hmac } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
@@ -107,6 +108,7 @@ export async function register(
   const now = deps.clock.now()
   const users = new UserRepository(deps.store.db)
   const username = input.username.toLowerCase()
+  await checkPasswordStrength(input.password, { username })
   if (await users.findCredentials(username)) throw errors.usernameTaken()
   const passwordHash = await hashPassword(input.password)
   let user: User
@@ -117,7 +119,7 @@ export async function register(
           phone_number: null,
           username,
           password_hash: passwordHash,
-          name: input.name.trim() || username,
+          name: cleanText(input.name) || username,
           phone_verified_at: null,
         },
         now,
@@ -132,8 +134,10 @@ export async function register(
 }
 
 /**
- * Username + password. Five failures within 15 minutes lock further tries for that account from that
- * IP; the answer for an unknown username is the same as for a wrong password, in the same time.
+ * Username + password. Each try takes one of five per 15 minutes for that account from that IP *before*
+ * the password is checked, atomically in the shared counters, so no burst gets more than five checked;
+ * a success gives the allowance back. Past it, even the right password answers `rate_limited`. The
+ * answer for an unknown username is the same as for a wrong password, in the same time.
  */
 export async function login(
   deps: Deps,
@@ -141,20 +145,17 @@ export async function login(
 ): Promise<{ user: User; tokens: Tokens }> {
   const username = input.username.toLowerCase()
   const lockKey = `login:${username}:${input.device.ip ?? 'unknown'}`
-  const failures = await deps.counters.peek(lockKey, LOGIN_WINDOW_MS)
-  if (failures.count >= LOGIN_MAX_FAILURES) {
-    throw errors.rateLimited(
-      Math.max(1, Math.ceil(failures.resetInMs / 1000)),
-      'Too many failed sign-in attempts; try again later',
-    )
-  }
+  // Fails closed: without the counters a lock-out could not hold, so no password is checked.
+  await enforceLimit(deps, lockKey, LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, {
+    message: 'Too many failed sign-in attempts; try again later',
+    failClosed: true,
+  })
   const found = await new UserRepository(deps.store.db).findCredentials(username)
   const passwordOk = await verifyPassword(found?.password_hash ?? (await dummyPasswordHash()), input.password)
-  if (!found?.password_hash || !passwordOk) {
-    await deps.counters.hit(lockKey, LOGIN_WINDOW_MS)
-    throw errors.invalidCredentials()
-  }
-  await deps.counters.reset(lockKey, LOGIN_WINDOW_MS)
+  if (!found?.password_hash || !passwordOk) throw errors.invalidCredentials()
+  await deps.counters.reset(lockKey, LOGIN_WINDOW_MS).catch((error: unknown) => {
+    deps.log.warn({ err: error, key: lockKey }, 'could not clear the sign-in attempts after a success')
+  })
   const { password_hash: _hidden, ...user } = found
   const tokens = await startSession(deps, user, input.device)
   return { user, tokens }

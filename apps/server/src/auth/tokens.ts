@@ -28,20 +28,34 @@ export async function signAccessToken(
   return { token, expiresAt: expiresAt * 1000 }
 }
 
+/** Leeway for `iat` a little ahead of this node's clock (another node's clock may run ahead). */
+const CLOCK_SKEW_SECONDS = 60
+
 /**
- * Verifies signature (HS256 only: `alg: none` and every other algorithm are refused), expiry against the
- * deps clock, and the token type. Does not look at the session; `authenticate` does.
+ * Verifies signature (HS256 only: `alg: none` and every other algorithm are refused), the `typ: JWT`
+ * header, that `exp`, `iat` and `sub` are present (a token that never expires is refused even with the
+ * right signature), expiry against the deps clock, an `iat` not in the future, and the token type
+ * (`type: "access"`). Does not look at the session; `authenticate` does. The `/ws` hello uses it too.
  */
 export async function verifyAccessToken(
   deps: Pick<Deps, 'secret' | 'clock'>,
   token: string,
 ): Promise<AccessClaims> {
   try {
+    const currentDate = new Date(deps.clock.now())
     const { payload } = await jwtVerify(token, deps.secret, {
       algorithms: [ALGORITHM],
-      currentDate: new Date(deps.clock.now()),
+      typ: 'JWT',
+      requiredClaims: ['exp', 'iat', 'sub'],
+      currentDate,
     })
-    if (payload.type !== 'access' || typeof payload.user_id !== 'number' || typeof payload.sid !== 'string') {
+    if (
+      payload.type !== 'access' ||
+      typeof payload.user_id !== 'number' ||
+      typeof payload.sid !== 'string' ||
+      payload.sub !== String(payload.user_id) ||
+      (payload.iat ?? 0) > currentDate.getTime() / 1000 + CLOCK_SKEW_SECONDS
+    ) {
       throw errors.unauthorized('Not an access token')
     }
     return payload as unknown as AccessClaims

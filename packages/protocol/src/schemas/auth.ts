@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Nullable, Timestamp } from './common.ts'
+import { DisplayName, Nullable, Timestamp } from './common.ts'
 import { OwnProfile } from './users.ts'
 
-const DeviceName = Type.String({ minLength: 1, maxLength: 100 })
+const DeviceName = DisplayName({ maxLength: 100 })
 
 export const SendOtpBody = Type.Object(
   {
@@ -31,13 +31,17 @@ export const VerifyOtpBody = Type.Object(
 export type VerifyOtpBody = Static<typeof VerifyOtpBody>
 
 export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.]+$' })
+/**
+ * NIST SP 800-63B: length only (8 to 256), no composition rules; the server also refuses common and
+ * breached passwords and ones equal to the username (`validation_error`, field `password`).
+ */
 export const Password = Type.String({ minLength: 8, maxLength: 256 })
 
 export const RegisterBody = Type.Object(
   {
     username: Username,
     password: Password,
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: DisplayName({ maxLength: 100 }),
     device_name: Type.Optional(DeviceName),
   },
   { additionalProperties: false },

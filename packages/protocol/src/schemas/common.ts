@@ -35,3 +35,37 @@ export const CursorQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 })
 export const CursorPage = Type.Object({ next_cursor: Nullable(Type.String()), has_more: Type.Boolean() })
+
+/*
+ * Names and short texts people show each other (display names, group names and descriptions, about,
+ * contact names, device names). Refused anywhere: C0 and C1 control characters, bidirectional controls
+ * (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069) that make text read differently than it is stored,
+ * line/paragraph separators, deprecated format characters and interlinear annotations. A name must also
+ * hold at least one visible character (not only spaces, zero-width or filler characters). The patterns
+ * use only escapes that mean the same with and without the regex `u` flag, and cannot backtrack.
+ * The server also normalises these fields to NFC and trims them ({@link cleanText}).
+ */
+const ALWAYS_REFUSED = '\\u061C\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u206F\\uFFF9-\\uFFFB'
+const NAME_REFUSED = `\\x00-\\x1F\\x7F-\\x9F${ALWAYS_REFUSED}`
+/** Free text may break lines (tab, LF, CR); every other control stays refused. */
+const TEXT_REFUSED = `\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F${ALWAYS_REFUSED}`
+/** Characters that show nothing on their own: spaces, zero-width characters, fillers, selectors. */
+const INVISIBLE =
+  ' \\u00A0\\u00AD\\u034F\\u115F\\u1160\\u1680\\u17B4\\u17B5\\u180B-\\u180F\\u2000-\\u200D\\u202F\\u205F\\u2060-\\u2064\\u3000\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0'
+
+/** At least one visible character, and nothing refused. */
+export const NAME_PATTERN = `^[${INVISIBLE}]*[^${NAME_REFUSED}${INVISIBLE}][^${NAME_REFUSED}]*$`
+/** Nothing refused (may be empty, may break lines). */
+export const TEXT_PATTERN = `^[^${TEXT_REFUSED}]*$`
+
+/** A display name, group name, contact name or device name. */
+export const DisplayName = (options: { maxLength: number }) =>
+  Type.String({ minLength: 1, maxLength: options.maxLength, pattern: NAME_PATTERN })
+/** An about text, group description or request message. */
+export const PlainText = (options: { maxLength: number }) =>
+  Type.String({ maxLength: options.maxLength, pattern: TEXT_PATTERN })
+
+/** How the server stores every name and short text: Unicode NFC, without surrounding white space. */
+export function cleanText(text: string): string {
+  return text.normalize('NFC').trim()
+}

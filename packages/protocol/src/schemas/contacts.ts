@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Id, Nullable, NullableTimestamp, Timestamp } from './common.ts'
+import { DisplayName, Id, Nullable, NullableTimestamp, PlainText, Timestamp } from './common.ts'
 import { UserSummary } from './users.ts'
 
 /**
@@ -26,7 +26,7 @@ export const AddContactBody = Type.Object(
   {
     phone_number: Type.String({ minLength: 3, maxLength: 32 }),
     country_code: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,4}$' })),
-    contact_name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+    contact_name: DisplayName({ maxLength: 100 }),
   },
   { additionalProperties: false },
 )
@@ -75,7 +75,7 @@ export const SendContactRequestBody = Type.Object(
   {
     user_id: Type.Optional(Id),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    message: Type.Optional(Type.String({ maxLength: 500 })),
+    message: Type.Optional(PlainText({ maxLength: 500 })),
   },
   { additionalProperties: false, minProperties: 1 },
 )

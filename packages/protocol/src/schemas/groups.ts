@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { MemberRole } from './chats.ts'
-import { Id, Nullable, Timestamp } from './common.ts'
+import { DisplayName, Id, Nullable, PlainText, Timestamp } from './common.ts'
 
 /**
  * Group chats (seed 002 "Group Chat APIs"). A group is a chat: its `id` works in every
@@ -10,8 +10,8 @@ import { Id, Nullable, Timestamp } from './common.ts'
 export const GROUP_NAME_MAX = 100
 export const GROUP_DESCRIPTION_MAX = 500
 
-const GroupName = Type.String({ minLength: 1, maxLength: GROUP_NAME_MAX })
-const GroupDescription = Type.String({ maxLength: GROUP_DESCRIPTION_MAX })
+const GroupName = DisplayName({ maxLength: GROUP_NAME_MAX })
+const GroupDescription = PlainText({ maxLength: GROUP_DESCRIPTION_MAX })
 /** Enough for any configured group size; the configured limit is checked by the server. */
 const UserIds = Type.Array(Id, { maxItems: 10_000 })
 

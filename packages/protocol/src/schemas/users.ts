@@ -1,5 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { CursorPage, Id, Nullable, NullableTimestamp, Timestamp, Visibility } from './common.ts'
+import {
+  CursorPage,
+  DisplayName,
+  Id,
+  Nullable,
+  NullableTimestamp,
+  PlainText,
+  Timestamp,
+  Visibility,
+} from './common.ts'
 
 export const PrivacySettings = Type.Object({
   last_seen: Visibility,
@@ -55,8 +64,8 @@ export const ProfileResponse = Type.Object({ success: Type.Literal(true), user: 
 
 export const UpdateProfileBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    about: Type.Optional(Type.String({ maxLength: 500 })),
+    name: Type.Optional(DisplayName({ maxLength: 100 })),
+    about: Type.Optional(PlainText({ maxLength: 500 })),
   },
   { additionalProperties: false, minProperties: 1 },
 )

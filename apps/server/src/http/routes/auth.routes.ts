@@ -101,7 +101,7 @@ export function authRoutes(app: App, deps: Deps) {
         tags,
         summary: 'Sign in with a username and password',
         description:
-          'Five failures in 15 minutes lock further tries for that account from that IP (`rate_limited`).',
+          'Five attempts in 15 minutes per account and IP are checked (counted before the check; a success clears them); past them every try, the right password too, gets `rate_limited` with `retry_after`.',
         body: LoginBody,
         response: { 200: AuthResponse, ...errorsOf(400, 401, 429) },
       },

@@ -7,6 +7,7 @@ import {
   ContactRequestResponse,
   ContactRequestsResponse,
   ContactsResponse,
+  cleanText,
   SendContactRequestBody,
   SuccessOnly,
 } from '@parley/protocol'
@@ -79,7 +80,7 @@ export function contactRoutes(app: App, deps: Deps) {
         tags: ['contacts'],
         summary: 'Save someone in your contacts by phone number',
         description:
-          '`country_code` is used when the number has none. 201 when the contact is new; saving someone already saved renames them and answers 200. `not_found` when no account has that number.',
+          '`country_code` is used when the number has none. 201 when the contact is new; saving someone already saved renames them and answers 200. `not_found` when no account has that number. Each call spends one of your daily phone-number look-ups (`PARLEY_PHONE_LOOKUPS_PER_DAY`, found or not); past them `rate_limited` with `retry_after`.',
         security: secured,
         body: AddContactBody,
         response: { 200: AddContactResponse, 201: AddContactResponse, ...errorsOf(400, 401, 404, 429) },
@@ -88,13 +89,13 @@ export function contactRoutes(app: App, deps: Deps) {
     async (request, reply) => {
       const actorId = caller(request).userId
       const phoneNumber = normalisePhone(request.body.phone_number, request.body.country_code)
-      const target = await userByPhone(deps, phoneNumber)
+      const target = await userByPhone(deps, actorId, phoneNumber)
       const { created } = await addContact(deps, { actorId, target, contactName: request.body.contact_name })
       const [relation, online] = await Promise.all([
         relationTo(deps.store.db, actorId, target.id),
         deps.presence.onlineOf([target.id]),
       ])
-      const contact = presentContact(target, request.body.contact_name.trim(), relation, {
+      const contact = presentContact(target, cleanText(request.body.contact_name), relation, {
         isOnline: online.has(target.id),
       })
       return reply.status(created ? 201 : 200).send({ success: true as const, contact })

@@ -94,7 +94,7 @@ export function userRoutes(app: App, deps: Deps) {
         tags: ['users'],
         summary: 'Find people by username, name or phone number',
         description:
-          'Matches usernames and names that start with `q` (case-insensitive), or the exact phone number when `q` is one in international form. Leaves out yourself and people who blocked you. Pages in id order; pass `pagination.next_cursor` as `cursor` for the next page.',
+          'Matches usernames and names that start with `q` (case-insensitive), or the exact phone number when `q` is one in international form. A phone-number search spends one of your daily phone-number look-ups (`PARLEY_PHONE_LOOKUPS_PER_DAY`, found or not); past them `rate_limited` with `retry_after`. Leaves out yourself and people who blocked you. Pages in id order; pass `pagination.next_cursor` as `cursor` for the next page.',
         security: secured,
         querystring: UserSearchQuery,
         response: { 200: UserSearchResponse, ...errorsOf(400, 401, 429) },
