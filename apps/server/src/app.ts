@@ -158,7 +158,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  registerMetrics(app, metrics)
+  registerMetrics(app, deps, metrics)
   await registerGateway(app, deps, metrics.registry)
   // The ws library refuses a malformed upgrade (no key, wrong version) with a text/html answer of its own.
   app.websocketServer.on('wsClientError', (error: Error, socket: Duplex) =>
