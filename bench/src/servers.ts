@@ -170,7 +170,12 @@ export async function sampleServers(urls: string[]): Promise<ServerSample> {
   const sample: ServerSample = { cpuSeconds: 0, rssBytes: 0, heapUsedBytes: 0, connections: 0, at: 0 }
   const texts = await Promise.all(
     urls.map(async (url) => {
-      const response = await fetch(`${url}/metrics`)
+      // A server with PARLEY_METRICS_TOKEN wants it; without one, /metrics answers loopback clients only.
+      const token = process.env.PARLEY_METRICS_TOKEN
+      const response = await fetch(
+        `${url}/metrics`,
+        token ? { headers: { authorization: `Bearer ${token}` } } : {},
+      )
       if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`)
       return response.text()
     }),

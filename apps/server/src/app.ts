@@ -1,4 +1,5 @@
 import crypto from 'node:crypto'
+import type { Duplex } from 'node:stream'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
@@ -7,9 +8,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
+import secureJson from 'secure-json-parse'
 import type { Deps } from './deps.ts'
+import { errors } from './errors.ts'
 import { registerGateway } from './gateway/gateway.ts'
-import { registerErrorHandling } from './http/plugins/errors.ts'
+import {
+  clientErrorHandler,
+  errorBody,
+  frameworkErrorHandler,
+  registerErrorHandling,
+  writeRawError,
+} from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { enforceLimit } from './http/plugins/rate-limit.ts'
 import { adminRoutes } from './http/routes/admin.routes.ts'
@@ -45,6 +54,11 @@ function createValidators() {
 /** Builds the HTTP app on the given deps. It never listens: main.ts and tests decide where. */
 export async function buildApp(deps: Deps): Promise<App> {
   const validators = createValidators()
+  const metrics = createMetrics(deps)
+  const errorOptions = {
+    bodyLimit: deps.config.bodyLimit,
+    onError: (code: string) => metrics.errorsTotal.inc({ code }),
+  }
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
@@ -53,22 +67,52 @@ export async function buildApp(deps: Deps): Promise<App> {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID()
     },
+    // The answers Fastify and Node would write themselves, in the documented error shape instead.
+    frameworkErrors: frameworkErrorHandler(errorOptions),
+    clientErrorHandler: clientErrorHandler(errorOptions),
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? validators.body : validators.url).compile(schema),
   )
 
-  const metrics = createMetrics(deps)
   app.decorateRequest('auth', null)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
   })
-  registerErrorHandling(app, {
-    bodyLimit: deps.config.bodyLimit,
-    onError: (code) => metrics.errorsTotal.inc({ code }),
+  registerErrorHandling(app, errorOptions)
+  // Node answers these two itself, outside Fastify: CONNECT (no proxying here) and an Expect header
+  // other than 100-continue.
+  app.server.on('connect', (_request, socket) =>
+    writeRawError(
+      socket,
+      errors.methodNotAllowed('CONNECT', ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+      errorOptions,
+    ),
+  )
+  app.server.on('checkExpectation', (_request, response) => {
+    const apiError = errors.badRequest('Only the 100-continue expectation is supported', 417)
+    errorOptions.onError(apiError.code)
+    response.writeHead(apiError.status, { 'content-type': 'application/json; charset=utf-8' })
+    response.end(JSON.stringify(errorBody(apiError)))
   })
   // The API speaks JSON only: a text/plain body is answered 415, not parsed into a string.
   app.removeContentTypeParser('text/plain')
+  // Fastify's own JSON parser answers every failure alike; this one says when a prototype key is the cause.
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    if (text === '') return done(errors.invalidBody('The request body is empty but JSON was declared'))
+    try {
+      done(null, secureJson.parse(text as string, { protoAction: 'error', constructorAction: 'error' }))
+    } catch (error) {
+      done(
+        error instanceof SyntaxError && /prototype/i.test(error.message)
+          ? errors.invalidBody(
+              'The request body contains a forbidden key (__proto__ or constructor.prototype)',
+            )
+          : errors.invalidBody(),
+      )
+    }
+  })
 
   await app.register(helmet, {
     // Swagger UI at /docs needs inline scripts and styles; everything else keeps helmet's defaults.
@@ -114,8 +158,12 @@ export async function buildApp(deps: Deps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  registerMetrics(app, metrics)
+  registerMetrics(app, deps, metrics)
   await registerGateway(app, deps, metrics.registry)
+  // The ws library refuses a malformed upgrade (no key, wrong version) with a text/html answer of its own.
+  app.websocketServer.on('wsClientError', (error: Error, socket: Duplex) =>
+    writeRawError(socket, errors.badRequest(`WebSocket handshake refused: ${error.message}`), errorOptions),
+  )
   healthRoutes(app, deps)
   authRoutes(app, deps)
   userRoutes(app, deps)

@@ -26,6 +26,10 @@ const Settings = {
     default: '',
     doc: 'Bearer token for the admin API (`/api/admin/*`, used by `bench/` to seed users); unset disables it.',
   },
+  PARLEY_METRICS_TOKEN: {
+    default: '',
+    doc: 'Bearer token for `/metrics` and `/health/detailed` (≥ 32 chars). Unset: they answer only clients on this machine (loopback), others get 404.',
+  },
   PARLEY_SMS_DRIVER: {
     default: 'console',
     doc: '`console` (code in the log; refused in production) or `twilio`.',
@@ -94,6 +98,8 @@ const ConfigSchema = Type.Object({
   refreshTokenTtlSeconds: Positive,
   /** null: the admin API answers not_found. */
   adminToken: Type.Union([Type.String({ minLength: 32 }), Type.Null()]),
+  /** null: /metrics and /health/detailed answer loopback clients only. */
+  metricsToken: Type.Union([Type.String({ minLength: 32 }), Type.Null()]),
   sms: Type.Union([
     Type.Object({ driver: Type.Literal('console') }),
     Type.Object({
@@ -156,6 +162,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   accessTokenTtlSeconds: 'PARLEY_ACCESS_TOKEN_TTL',
   refreshTokenTtlSeconds: 'PARLEY_REFRESH_TOKEN_TTL',
   adminToken: 'PARLEY_ADMIN_TOKEN',
+  metricsToken: 'PARLEY_METRICS_TOKEN',
   sms: 'PARLEY_SMS_DRIVER',
   otpSendsPerHour: 'PARLEY_OTP_SENDS_PER_HOUR',
   otpSendsPerIpPerHour: 'PARLEY_OTP_SENDS_PER_IP_PER_HOUR',
@@ -185,6 +192,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_ACCESS_TOKEN_TTL: 'a whole number of seconds, at least 1',
   PARLEY_REFRESH_TOKEN_TTL: 'a whole number of seconds, at least 1',
   PARLEY_ADMIN_TOKEN: 'at least 32 characters, or unset to disable the admin API',
+  PARLEY_METRICS_TOKEN: 'at least 32 characters, or unset to allow loopback clients only',
   PARLEY_SMS_DRIVER: '`console` or `twilio`',
   PARLEY_TWILIO_BASE_URL: 'an http:// or https:// URL',
   PARLEY_OTP_SENDS_PER_HOUR: 'a whole number, at least 1',
@@ -208,6 +216,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
 const SECRET_SETTINGS = new Set<SettingName>([
   'PARLEY_JWT_SECRET',
   'PARLEY_ADMIN_TOKEN',
+  'PARLEY_METRICS_TOKEN',
   'PARLEY_TWILIO_AUTH_TOKEN',
   'PARLEY_DATABASE_URL',
   'PARLEY_REDIS_URL',
@@ -228,6 +237,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: integer(get('PARLEY_ACCESS_TOKEN_TTL')),
     refreshTokenTtlSeconds: integer(get('PARLEY_REFRESH_TOKEN_TTL')),
     adminToken: orNull(get('PARLEY_ADMIN_TOKEN')),
+    metricsToken: orNull(get('PARLEY_METRICS_TOKEN')),
     sms:
       smsDriver === 'twilio'
         ? {

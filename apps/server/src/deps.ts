@@ -16,7 +16,7 @@ import type { Presence } from './realtime/presence.ts'
 import { ConsoleSms } from './sms/sms.console.ts'
 import type { SmsSender } from './sms/sms.ts'
 import { TwilioSms } from './sms/sms.twilio.ts'
-import { openPostgres, openSqlite, type Store } from './store/db.ts'
+import { openPostgres, openSqlite, restrictMode, type Store } from './store/db.ts'
 import { migrateToLatest } from './store/migrate.ts'
 
 /**
@@ -96,6 +96,8 @@ async function generatedSecret(config: Config, store: Store): Promise<string> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
+    // `mode` above is masked by the umask and does not apply to a file that already existed.
+    restrictMode(file, 0o600)
     return fs.readFileSync(file, 'utf8').trim()
   }
   await store.db

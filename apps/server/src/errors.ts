@@ -23,6 +23,12 @@ export const errors = {
   validation: (message: string, details?: unknown) => new ApiError(400, 'validation_error', message, details),
   invalidBody: (message = 'The request body could not be parsed') =>
     new ApiError(400, 'invalid_body', message),
+  /**
+   * The request could not be read as HTTP: a malformed request line, header or percent-encoding (400),
+   * a too long URL (414), headers over the limit (431), a request not complete in time (408).
+   */
+  badRequest: (message = 'The request could not be read', status = 400) =>
+    new ApiError(status, 'bad_request', message),
   payloadTooLarge: (limit: number) =>
     new ApiError(413, 'payload_too_large', `The request body is larger than ${limit} bytes`, { limit }),
   unsupportedMediaType: (type: string) =>
@@ -33,6 +39,9 @@ export const errors = {
   forbidden: (message = 'You are not allowed to do this') => new ApiError(403, 'forbidden', message),
   /** Said both for "missing" and for "not yours", so ids reveal nothing. */
   notFound: (what = 'Resource') => new ApiError(404, 'not_found', `${what} not found`),
+  /** The path exists but not with this method; `allowed` also goes in the Allow header. */
+  methodNotAllowed: (method: string, allowed: string[]) =>
+    new ApiError(405, 'method_not_allowed', `This path does not accept ${method}`, { allowed }),
   conflict: (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details),
   rateLimited: (retryAfterSeconds: number, message = 'Too many requests; try again later') =>
     new ApiError(429, 'rate_limited', message, { retry_after: retryAfterSeconds }, retryAfterSeconds),

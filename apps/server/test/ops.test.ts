@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -387,6 +390,70 @@ describe.each(MODES)('operations (%s)', (mode) => {
     })
   })
 
+  describe('operational endpoints with PARLEY_METRICS_TOKEN set', () => {
+    const token = 'metrics-token-0123456789abcdef0123456789'
+    let guarded: TestServer
+    beforeAll(async () => {
+      guarded = await startServer(mode, { PARLEY_METRICS_TOKEN: token })
+    })
+    afterAll(async () => {
+      await guarded?.close()
+    })
+
+    it.each(['/metrics', '/health/detailed'])(
+      '%s answers 401 unauthorized without the token or with a wrong one, 200 with it',
+      async (path) => {
+        const attempts: Array<Record<string, string>> = [
+          {},
+          { authorization: `Bearer ${token}x` },
+          { authorization: token },
+        ]
+        for (const headers of attempts) {
+          const response = await fetch(`${guarded.url}${path}`, { headers })
+          expect(response.status, JSON.stringify(headers)).toBe(401)
+          expect(await response.json()).toEqual({
+            success: false,
+            error: { code: 'unauthorized', message: expect.any(String) },
+          })
+        }
+        const allowed = await fetch(`${guarded.url}${path}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+        expect(allowed.status).toBe(200)
+      },
+    )
+  })
+
+  describe('operational endpoints without a token, behind a proxy (PARLEY_TRUST_PROXY=true)', () => {
+    let proxied: TestServer
+    beforeAll(async () => {
+      proxied = await startServer(mode, { PARLEY_TRUST_PROXY: 'true' })
+    })
+    afterAll(async () => {
+      await proxied?.close()
+    })
+
+    it.each(['/metrics', '/health/detailed'])(
+      '%s answers a client forwarded from elsewhere 404 not_found, like an unknown route',
+      async (path) => {
+        const response = await fetch(`${proxied.url}${path}`, {
+          headers: { 'x-forwarded-for': '203.0.113.7' },
+        })
+        expect(response.status).toBe(404)
+        expect(await response.json()).toEqual({
+          success: false,
+          error: { code: 'not_found', message: `Route GET ${path} not found` },
+        })
+        // A client on the server machine itself still reads it.
+        const local = await fetch(`${proxied.url}${path}`, { headers: { 'x-forwarded-for': '127.0.0.1' } })
+        expect(local.status).toBe(200)
+        // Liveness stays open to all.
+        const health = await fetch(`${proxied.url}/health`, { headers: { 'x-forwarded-for': '203.0.113.7' } })
+        expect(health.status).toBe(200)
+      },
+    )
+  })
+
   describe('with PARLEY_RATE_LIMIT_PER_IP=5', () => {
     let limited: TestServer
     beforeAll(async () => {
@@ -429,5 +496,33 @@ describe.each(MODES)('operations (%s)', (mode) => {
       limited.clock.advance(retryAfter * 1000)
       expect((await client.raw('GET', '/api/auth/sessions')).status).toBe(401)
     })
+  })
+})
+
+describe('embedded data files (sqlite)', () => {
+  const mode = (file: string) => fs.statSync(file).mode & 0o777
+
+  it('keeps the data dir 0700 and the database, its WAL files and the JWT secret 0600, also when they existed', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-modes-'))
+    const dataDir = path.join(parent, 'data')
+    // What an older version or a loose umask leaves behind: a world-readable dir and secret.
+    fs.mkdirSync(dataDir, { mode: 0o755 })
+    fs.chmodSync(dataDir, 0o755)
+    fs.writeFileSync(path.join(dataDir, 'jwt-secret'), 's'.repeat(64))
+    fs.chmodSync(path.join(dataDir, 'jwt-secret'), 0o644)
+    const previous = process.umask(0o022)
+    let server: TestServer | undefined
+    try {
+      server = await startServer('sqlite', { PARLEY_DATA_DIR: dataDir })
+      await createUser(server) // a write, so the WAL is in use
+      expect(mode(dataDir)).toBe(0o700)
+      for (const file of ['parley.db', 'parley.db-wal', 'parley.db-shm', 'jwt-secret']) {
+        expect(mode(path.join(dataDir, file)), file).toBe(0o600)
+      }
+    } finally {
+      process.umask(previous)
+      await server?.close()
+      fs.rmSync(parent, { recursive: true, force: true })
+    }
   })
 })

@@ -5,6 +5,7 @@
 export const ERROR_CODES = [
   'validation_error',
   'invalid_body',
+  'bad_request',
   'payload_too_large',
   'unsupported_media_type',
   'unauthorized',
@@ -12,6 +13,7 @@ export const ERROR_CODES = [
   'session_revoked',
   'forbidden',
   'not_found',
+  'method_not_allowed',
   'conflict',
   'rate_limited',
   'invalid_phone_number',

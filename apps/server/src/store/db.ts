@@ -22,10 +22,30 @@ export interface Store {
 // BIGINT (ids, epoch-ms times) and COUNT(*) come back from pg as strings; every value we store fits a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
 
+/**
+ * Sets a file's mode whatever the umask was when it was created (and on files an older version left
+ * behind). A path owned by someone else (a volume prepared by the operator) is left as it is.
+ */
+export function restrictMode(target: string, mode: number) {
+  try {
+    fs.chmodSync(target, mode)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EPERM' && code !== 'ENOENT') throw error
+  }
+}
+
 export function openSqlite(file: string): Store {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
+  // The database holds every message and session: readable by the server's user only.
+  const dir = path.dirname(file)
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  restrictMode(dir, 0o700)
+  // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600))
+  restrictMode(file, 0o600)
   const database = new SqliteDatabase(file)
   database.pragma('journal_mode = WAL')
+  for (const suffix of ['-wal', '-shm']) restrictMode(`${file}${suffix}`, 0o600)
   // better-sqlite3 reopens an existing WAL file with synchronous=NORMAL; a send is acked only after an fsync.
   database.pragma('synchronous = FULL')
   database.pragma('foreign_keys = ON')

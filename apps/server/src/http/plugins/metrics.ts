@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Deps } from '../../deps.ts'
 import type { App } from '../types.ts'
+import { authorizeOps } from './ops-access.ts'
 
 /** One registry per app (not prom-client's global one) so a test can run two apps in one process. */
 export function createMetrics(deps: Pick<Deps, 'store' | 'clock'>) {
@@ -37,7 +38,7 @@ export function createMetrics(deps: Pick<Deps, 'store' | 'clock'>) {
 }
 export type Metrics = ReturnType<typeof createMetrics>
 
-export function registerMetrics(app: App, metrics: Metrics) {
+export function registerMetrics(app: App, deps: Pick<Deps, 'config'>, metrics: Metrics) {
   app.addHook('onResponse', async (request, reply) => {
     metrics.requestDuration.observe(
       {
@@ -48,7 +49,7 @@ export function registerMetrics(app: App, metrics: Metrics) {
       reply.elapsedTime / 1000,
     )
   })
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, onRequest: authorizeOps(deps) }, async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType)
     return metrics.registry.metrics()
   })

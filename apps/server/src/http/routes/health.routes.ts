@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { sql } from 'kysely'
 import type { Deps } from '../../deps.ts'
+import { authorizeOps } from '../plugins/ops-access.ts'
 import type { App } from '../types.ts'
 
 const Check = Type.Object({
@@ -47,9 +48,12 @@ export function healthRoutes(app: App, deps: Deps) {
   app.get(
     '/health/detailed',
     {
+      onRequest: authorizeOps(deps),
       schema: {
         tags: ['health'],
         summary: 'Readiness: database and bus round trips',
+        description:
+          'Needs `Authorization: Bearer <PARLEY_METRICS_TOKEN>` when that setting is set (401 otherwise); without it, answers clients on the server machine only (404 to others).',
         response: {
           '2xx': Type.Object({
             status: Type.String(),

@@ -7,7 +7,7 @@ const PAGE = `<!doctype html>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
 <h1>Parley is running</h1>
 <p>The API is served under <code>/api</code>; see <a href="/docs">the API reference</a>
-(<a href="/openapi.json">OpenAPI JSON</a>) and <a href="/health/detailed">health</a>.</p>
+(<a href="/openapi.json">OpenAPI JSON</a>) and <a href="/health">health</a>.</p>
 <p>The web app is not built yet.</p>
 </body></html>`
 
