@@ -528,6 +528,17 @@ describe.each(MODES)('auth (%s)', (mode) => {
       await expect(laptop.auth.sessions()).rejects.toMatchObject({ status: 401, code: 'session_revoked' })
     })
 
+    it('refuses a session id that is not a UUID (a NUL byte never reaches the database)', async () => {
+      const alice = await createUser(server)
+      for (const id of ['\u0000', 'some-session-id', `${alice.auth.tokens.session_id}\u0000`]) {
+        await expect(alice.client.auth.revokeSession(id)).rejects.toMatchObject({
+          status: 400,
+          code: 'validation_error',
+        })
+      }
+      await expect(alice.client.auth.sessions()).resolves.toMatchObject({ success: true })
+    })
+
     it("cannot revoke another user's session", async () => {
       const alice = await createUser(server)
       const mallory = await createUser(server)

@@ -93,8 +93,9 @@ export const Session = Type.Object({
 export type Session = Static<typeof Session>
 
 export const SessionsResponse = Type.Object({ success: Type.Literal(true), sessions: Type.Array(Session) })
+/** Session ids are UUIDs: anything else (a NUL byte included) never reaches the database. */
 export const SessionParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { id: Type.String({ format: 'uuid', maxLength: 36 }) },
   { additionalProperties: false },
 )
 
