@@ -5,6 +5,7 @@ import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { nulBytePath } from '@parley/protocol'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
@@ -131,6 +132,22 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.addHook('onRequest', async (request) => {
     if (!UNLIMITED.has(request.url.split('?')[0] ?? '')) {
       await enforceLimit(deps, `ip:${request.ip}`, deps.config.rateLimitPerIp)
+    }
+  })
+
+  // Before any schema: a NUL byte in any string of the body, query or path is refused here, once.
+  app.addHook('preValidation', async (request) => {
+    for (const [part, value] of [
+      ['params', request.params],
+      ['querystring', request.query],
+      ['body', request.body],
+    ] as const) {
+      const field = nulBytePath(value)
+      if (field !== null) {
+        throw errors.validation(`Invalid ${part}: ${field} must not contain a NUL byte`, [
+          { field, message: 'must not contain a NUL byte (U+0000)' },
+        ])
+      }
     }
   })
 

@@ -69,3 +69,20 @@ export const PlainText = (options: { maxLength: number }) =>
 export function cleanText(text: string): string {
   return text.normalize('NFC').trim()
 }
+
+/**
+ * The path (`a.b.0`) of the first string or key holding a NUL byte, or null. No Parley text may hold
+ * one: PostgreSQL cannot store it, and no person types it. Both transports refuse such input before it
+ * is validated, so it never reaches a query.
+ */
+export function nulBytePath(value: unknown, path: string[] = []): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(value)' : null
+  if (typeof value !== 'object' || value === null) return null
+  for (const [key, item] of Object.entries(value)) {
+    const at = [...path, key.replaceAll('\u0000', '\\0')]
+    if (key.includes('\u0000')) return at.join('.')
+    const found = nulBytePath(item, at)
+    if (found !== null) return found
+  }
+  return null
+}
