@@ -12,6 +12,7 @@ import { registerGateway } from './gateway/gateway.ts'
 import { registerErrorHandling } from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { enforceLimit } from './http/plugins/rate-limit.ts'
+import { compileUrlValidator } from './http/route-schema.ts'
 import { adminRoutes } from './http/routes/admin.routes.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
 import { chatRoutes } from './http/routes/chats.routes.ts'
@@ -55,7 +56,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? validators.body : validators.url).compile(schema),
+    httpPart === 'body' ? validators.body.compile(schema) : compileUrlValidator(validators.url, schema),
   )
 
   const metrics = createMetrics(deps)
