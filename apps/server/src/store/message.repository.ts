@@ -138,17 +138,33 @@ export class MessageRepository {
     return new Set(rows.map((row) => Number(row.user_id)))
   }
 
-  /** Replaces a message's content, keeping the previous one as an earlier version. */
-  async edit(message: Pick<MessageRow, 'id' | 'content'>, content: string, now: number): Promise<void> {
+  /**
+   * Replaces a message's content, keeping the previous one as an earlier version. Answers false, and
+   * changes nothing, if the message was deleted meanwhile.
+   */
+  async edit(message: Pick<MessageRow, 'id' | 'content'>, content: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ content, edited_at: now })
+      .where('id', '=', message.id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) return false
     await this.db
       .insertInto('message_edits')
       .values({ message_id: message.id, content: message.content, created_at: now })
       .execute()
-    await this.db
-      .updateTable('messages')
-      .set({ content, edited_at: now })
-      .where('id', '=', message.id)
+    return true
+  }
+
+  /** The ids of the messages that reply to (quote) a message. */
+  async replyIdsTo(messageId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('reply_to_message_id', '=', messageId)
       .execute()
+    return rows.map((row) => Number(row.id))
   }
 
   /** Earlier versions of a message, oldest first; `created_at` is when each was replaced. */
