@@ -22,6 +22,7 @@ import {
 } from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { enforceLimit } from './http/plugins/rate-limit.ts'
+import { compileUrlValidator } from './http/route-schema.ts'
 import { adminRoutes } from './http/routes/admin.routes.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
 import { chatRoutes } from './http/routes/chats.routes.ts'
@@ -73,7 +74,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     clientErrorHandler: clientErrorHandler(errorOptions),
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? validators.body : validators.url).compile(schema),
+    httpPart === 'body' ? validators.body.compile(schema) : compileUrlValidator(validators.url, schema),
   )
 
   app.decorateRequest('auth', null)

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { MAX_GROUP_SIZE_LIMIT } from '@parley/protocol'
 import { type Static, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
@@ -76,7 +77,10 @@ const Settings = {
     default: '5000',
     doc: 'A typing indicator with no new `typing:start` for this long is stopped by the server, ms.',
   },
-  PARLEY_MAX_GROUP_SIZE: { default: '1024', doc: 'Most members a group may have.' },
+  PARLEY_MAX_GROUP_SIZE: {
+    default: '1024',
+    doc: 'Most members a group may have (at most 10000); a longer list of user ids is a `400`.',
+  },
   PARLEY_UPDATE_RETENTION_DAYS: {
     default: '30',
     doc: 'Days an update stays in the per-user log; an older sync cursor gets `resync_required`.',
@@ -126,7 +130,7 @@ const ConfigSchema = Type.Object({
   wsMaxBufferedBytes: Type.Integer({ minimum: 1024 }),
   wsHeartbeatMs: Type.Integer({ minimum: 10 }),
   typingTimeoutMs: Type.Integer({ minimum: 50 }),
-  maxGroupSize: Type.Integer({ minimum: 2 }),
+  maxGroupSize: Type.Integer({ minimum: 2, maximum: MAX_GROUP_SIZE_LIMIT }),
   updateRetentionDays: Positive,
   production: Type.Boolean(),
 })
@@ -208,7 +212,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_WS_MAX_BUFFERED_BYTES: 'a whole number of bytes, at least 1024',
   PARLEY_WS_HEARTBEAT_MS: 'a whole number of milliseconds, at least 10',
   PARLEY_TYPING_TIMEOUT_MS: 'a whole number of milliseconds, at least 50',
-  PARLEY_MAX_GROUP_SIZE: 'a whole number, at least 2',
+  PARLEY_MAX_GROUP_SIZE: `a whole number from 2 to ${MAX_GROUP_SIZE_LIMIT}`,
   PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
 }
 

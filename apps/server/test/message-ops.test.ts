@@ -192,10 +192,17 @@ describe.each(MODES)('operations on messages (%s)', (mode) => {
         [keep.id, false],
         [drop.id, false],
       ])
-      expect(ofType(await syncAll(bob.client), 'message:deleted').map((update) => update.data)).toEqual([
+      // Bob's replay: the delete, and where `message:new` carried it, a `message:deleted` now (same seq).
+      const bobs = await syncAll(bob.client)
+      expect(ofType(bobs, 'message:deleted').map((update) => update.data)).toEqual([
+        { chat_id: chatId, message_id: drop.id, for: 'me' },
         { chat_id: chatId, message_id: drop.id, for: 'me' },
       ])
+      expect(ofType(bobs, 'message:new').map((update) => update.data.message.id)).toEqual([keep.id])
       expect(ofType(await syncAll(ada.client), 'message:deleted')).toEqual([])
+      expect(
+        ofType(await syncAll(ada.client), 'message:new').map((update) => update.data.message.id),
+      ).toEqual([keep.id, drop.id])
 
       for (const attempt of [
         bob.client.raw('GET', `/api/messages/${drop.id}/edits`),

@@ -87,6 +87,8 @@ export async function createGroup(
 ): Promise<GroupState & { notAdded: NotAdded[] }> {
   const { actorId, body } = input
   const name = groupName(body.name)
+  // Longer than any group could be: refused before a single id is looked up.
+  if (body.participants.length > deps.config.maxGroupSize) throw tooBig(deps.config.maxGroupSize)
   return commit(deps, async (trx, log) => {
     const { joining, notAdded } = await sortCandidates(
       trx,
@@ -173,6 +175,7 @@ export async function addGroupMembers(
   input: { actorId: number; groupId: number; userIds: readonly number[] },
 ): Promise<{ added: Array<{ id: number; name: string }>; notAdded: NotAdded[] }> {
   const { actorId, groupId } = input
+  if (input.userIds.length > deps.config.maxGroupSize) throw tooBig(deps.config.maxGroupSize)
   return commit(deps, async (trx, log) => {
     const { chat, members } = await lockGroup(trx, groupId, actorId, true)
     const currentIds = new Set(members.map((member) => member.user_id))

@@ -3,9 +3,11 @@ import type { Transaction } from 'kysely'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
+import { deletedForm, deletedReplyPreview } from '../presenters/message.presenter.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
 import { MessageRepository } from '../store/message.repository.ts'
 import type { ChatMemberRow, ChatRow, Database, MessageRow } from '../store/schema.ts'
+import { UpdateLogRepository } from '../store/update-log.repository.ts'
 import { blockedRecipients } from './chats.ts'
 import { commit } from './commit.ts'
 
@@ -58,7 +60,10 @@ export async function editMessage(
   return commit(deps, async (trx, log) => {
     const current = await liveMessage(trx, message.id, 'edited')
     const messages = new MessageRepository(trx)
-    if (current.content !== content) await messages.edit(current, content, log.now)
+    // A delete that committed since `liveMessage` read the row wins: the edit is refused, not applied.
+    if (current.content !== content && !(await messages.edit(current, content, log.now))) {
+      throw errors.conflict('A deleted message cannot be edited')
+    }
     const row = current.content === content ? current : { ...current, content, edited_at: log.now }
     const { members, audience } = await messageAudience(trx, row)
     const [view] = await messageViews(trx, actorId, [chat], [row], members)
@@ -71,9 +76,11 @@ export async function editMessage(
 /**
  * Deletes a message. `everyone`: its sender, or an admin of a group for any member's message; the row
  * stays as a "deleted" placeholder with its content, earlier versions and reactions removed, and every
- * member who could see it gets `message:deleted` (deleting again is a no-op). `me`: hides it from the
- * caller only — it leaves their history and answers `not_found` to them from then on; only their
- * own devices hear of it.
+ * member who could see it gets `message:deleted` (deleting again is a no-op). What the update log
+ * stored earlier is scrubbed in the same transaction (`scrubLog`), so no replay serves the content.
+ * `me`: hides it from the caller only — it leaves their history and answers `not_found` to them from
+ * then on; only their own devices hear of it, and their own replay says `message:deleted` where it
+ * said `message:new` / `message:edited`.
  */
 export async function deleteMessage(
   deps: OpsDeps,
@@ -88,8 +95,14 @@ export async function deleteMessage(
   const { actorId, chat, member, message, scope } = input
   if (scope === 'me') {
     await commit(deps, async (trx, log) => {
+      const data = { chat_id: chat.id, message_id: message.id, for: 'me' as const }
       await new MessageRepository(trx).hideFor(message.id, [actorId], log.now)
-      await log.append('message:deleted', { chat_id: chat.id, message_id: message.id, for: 'me' }, [actorId])
+      await new UpdateLogRepository(trx).replaceForUser(actorId, message.id, {
+        type: 'message:deleted',
+        data,
+        now: log.now,
+      })
+      await log.append('message:deleted', data, [actorId])
     })
     return
   }
@@ -102,6 +115,7 @@ export async function deleteMessage(
   }
   await commit(deps, async (trx, log) => {
     if (!(await new MessageRepository(trx).deleteForEveryone(message.id, log.now))) return
+    await scrubLog(trx, message.id)
     const { audience } = await messageAudience(trx, message)
     await log.append(
       'message:deleted',
@@ -109,6 +123,28 @@ export async function deleteMessage(
       audience,
     )
   })
+}
+
+/**
+ * Rewrites what the update log stored about a message deleted for everyone, inside the delete's
+ * transaction: its own `message:new` / `message:edited` take the deleted form (what history shows),
+ * and the replies that quote it show a deleted preview. The log is shared by every recipient (one
+ * `changes` row per change), so one rewrite covers every member, former ones included, and every
+ * reader (`/api/sync`, socket catch-up) — the hot read path stays a plain read.
+ */
+async function scrubLog(trx: Transaction<Database>, messageId: number): Promise<void> {
+  const updateLog = new UpdateLogRepository(trx)
+  for (const change of await updateLog.changesCarrying([messageId])) {
+    await updateLog.rewriteChange(change.id, { ...change.data, message: deletedForm(change.data.message) })
+  }
+  const replies = await new MessageRepository(trx).replyIdsTo(messageId)
+  for (const change of await updateLog.changesCarrying(replies)) {
+    if (change.data.message.reply_to?.id !== messageId) continue
+    await updateLog.rewriteChange(change.id, {
+      ...change.data,
+      message: deletedReplyPreview(change.data.message),
+    })
+  }
 }
 
 /**

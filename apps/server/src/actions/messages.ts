@@ -91,6 +91,9 @@ export async function sendMessage(
         edited_at: null,
         deleted_at: null,
       })
+      // The quoted message's row lock orders this send with a delete of it (PostgreSQL): either the
+      // delete sees this reply and scrubs its preview, or this reply reads the message deleted.
+      if (body.reply_to_message_id) await messages.lockRow(body.reply_to_message_id)
       const memberIds = await chats.activeMemberIds(chat.id)
       // A message just sent is beyond every member's watermarks: its ticks need no member rows.
       const members = memberIds.map((userId) => ({

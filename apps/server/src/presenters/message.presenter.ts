@@ -52,6 +52,29 @@ export function statusFor(
   return { status, delivered, read }
 }
 
+/**
+ * A message as it is once deleted for everyone: what `presentMessage` answers for a deleted row. A
+ * delete rewrites the log's earlier copies of the message to this form (actions/message-ops.ts).
+ */
+export function deletedForm(message: Message): Message {
+  return {
+    ...message,
+    content: null,
+    location: null,
+    contact: null,
+    system: null,
+    reactions: [],
+    deleted: true,
+  }
+}
+
+/** A reply's preview of a message deleted for everyone, as `presentMessage` builds it. */
+export function deletedReplyPreview(message: Message): Message {
+  return message.reply_to
+    ? { ...message, reply_to: { ...message.reply_to, content: null, deleted: true } }
+    : message
+}
+
 export function presentMessage(row: MessageRow, ctx: MessageContext): Message {
   const deleted = row.deleted_at !== null
   const payload = deleted ? {} : parsePayload(row)

@@ -1,4 +1,5 @@
 import { type SqlBool, sql } from 'kysely'
+import { eachChunk, inChunks } from './chunks.ts'
 import type { Executor } from './db.ts'
 import { prepared } from './prepared.ts'
 import type { ChatMemberRow, ChatRow } from './schema.ts'
@@ -97,12 +98,9 @@ export class ChatRepository {
   }
 
   findByIds(ids: readonly number[]): Promise<ChatRow[]> {
-    if (ids.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('chats')
-      .select(CHAT_COLUMNS)
-      .where('id', 'in', [...new Set(ids)])
-      .execute()
+    return inChunks([...new Set(ids)], (chunk) =>
+      this.db.selectFrom('chats').select(CHAT_COLUMNS).where('id', 'in', chunk).execute(),
+    )
   }
 
   findPrivate(a: number, b: number): Promise<ChatRow | undefined> {
@@ -215,29 +213,30 @@ export class ChatRepository {
     members: ReadonlyArray<{ userId: number; role: 'admin' | 'member' }>,
     now: number,
   ): Promise<void> {
-    if (members.length === 0) return
-    await this.db
-      .insertInto('chat_members')
-      .values(
-        members.map(({ userId, role }) => ({
-          chat_id: chatId,
-          user_id: userId,
-          role,
-          joined_at: now,
-          left_at: null,
-          muted_until: null,
-          pinned_at: null,
-          archived_at: null,
-          delivered_seq: 0,
-          delivered_at: null,
-          read_seq: 0,
-          read_at: null,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['chat_id', 'user_id']).doUpdateSet({ left_at: null, role: 'member', joined_at: now }),
-      )
-      .execute()
+    await eachChunk(members, (chunk) =>
+      this.db
+        .insertInto('chat_members')
+        .values(
+          chunk.map(({ userId, role }) => ({
+            chat_id: chatId,
+            user_id: userId,
+            role,
+            joined_at: now,
+            left_at: null,
+            muted_until: null,
+            pinned_at: null,
+            archived_at: null,
+            delivered_seq: 0,
+            delivered_at: null,
+            read_seq: 0,
+            read_at: null,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['chat_id', 'user_id']).doUpdateSet({ left_at: null, role: 'member', joined_at: now }),
+        )
+        .execute(),
+    )
   }
 
   /** The membership of a current member; former members get undefined. */
@@ -277,13 +276,14 @@ export class ChatRepository {
 
   /** Current members of many chats, in one query. */
   activeMembersOf(chatIds: readonly number[]): Promise<ChatMemberRow[]> {
-    if (chatIds.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('chat_members')
-      .select(MEMBER_COLUMNS)
-      .where('chat_id', 'in', [...new Set(chatIds)])
-      .where('left_at', 'is', null)
-      .execute()
+    return inChunks([...new Set(chatIds)], (chunk) =>
+      this.db
+        .selectFrom('chat_members')
+        .select(MEMBER_COLUMNS)
+        .where('chat_id', 'in', chunk)
+        .where('left_at', 'is', null)
+        .execute(),
+    )
   }
 
   /**
@@ -325,20 +325,23 @@ export class ChatRepository {
 
   /** Current and former memberships of `userIds` in a chat (former ones have `left_at` set). */
   async membershipsOf(chatId: number, userIds: readonly number[]): Promise<ChatMemberRow[]> {
-    if (userIds.length === 0) return []
-    return (await membersAmong(this.db, chatId, ...new Set(userIds))).rows
+    return inChunks(
+      [...new Set(userIds)],
+      async (chunk) => (await membersAmong(this.db, chatId, ...chunk)).rows,
+    )
   }
 
   /** Ends current memberships: the users stop seeing the chat (history included) and its updates. */
   async markLeft(chatId: number, userIds: readonly number[], now: number): Promise<void> {
-    if (userIds.length === 0) return
-    await this.db
-      .updateTable('chat_members')
-      .set({ left_at: now })
-      .where('chat_id', '=', chatId)
-      .where('user_id', 'in', [...new Set(userIds)])
-      .where('left_at', 'is', null)
-      .execute()
+    await eachChunk([...new Set(userIds)], (chunk) =>
+      this.db
+        .updateTable('chat_members')
+        .set({ left_at: now })
+        .where('chat_id', '=', chatId)
+        .where('user_id', 'in', chunk)
+        .where('left_at', 'is', null)
+        .execute(),
+    )
   }
 
   async setRole(chatId: number, userId: number, role: 'admin' | 'member'): Promise<void> {
@@ -355,22 +358,23 @@ export class ChatRepository {
    * they joined is neither unread for them nor waiting on them in the senders' ticks.
    */
   async startWatermarks(chatId: number, userIds: readonly number[], seq: number, now: number): Promise<void> {
-    if (userIds.length === 0 || seq === 0) return
-    const ids = [...new Set(userIds)]
-    await this.db
-      .updateTable('chat_members')
-      .set({ read_seq: seq, read_at: now })
-      .where('chat_id', '=', chatId)
-      .where('user_id', 'in', ids)
-      .where('read_seq', '<', seq)
-      .execute()
-    await this.db
-      .updateTable('chat_members')
-      .set({ delivered_seq: seq, delivered_at: now })
-      .where('chat_id', '=', chatId)
-      .where('user_id', 'in', ids)
-      .where('delivered_seq', '<', seq)
-      .execute()
+    if (seq === 0) return
+    await eachChunk([...new Set(userIds)], async (ids) => {
+      await this.db
+        .updateTable('chat_members')
+        .set({ read_seq: seq, read_at: now })
+        .where('chat_id', '=', chatId)
+        .where('user_id', 'in', ids)
+        .where('read_seq', '<', seq)
+        .execute()
+      await this.db
+        .updateTable('chat_members')
+        .set({ delivered_seq: seq, delivered_at: now })
+        .where('chat_id', '=', chatId)
+        .where('user_id', 'in', ids)
+        .where('delivered_seq', '<', seq)
+        .execute()
+    })
   }
 
   /** Moves a member's read watermark (and so the delivered one) forward only; answers whether it moved. */
@@ -390,14 +394,15 @@ export class ChatRepository {
 
   /** `userId`'s current memberships among `chatIds`, in one query. */
   activeMembershipsOf(userId: number, chatIds: readonly number[]): Promise<ChatMemberRow[]> {
-    if (chatIds.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('chat_members')
-      .select(MEMBER_COLUMNS)
-      .where('user_id', '=', userId)
-      .where('chat_id', 'in', [...new Set(chatIds)])
-      .where('left_at', 'is', null)
-      .execute()
+    return inChunks([...new Set(chatIds)], (chunk) =>
+      this.db
+        .selectFrom('chat_members')
+        .select(MEMBER_COLUMNS)
+        .where('user_id', '=', userId)
+        .where('chat_id', 'in', chunk)
+        .where('left_at', 'is', null)
+        .execute(),
+    )
   }
 
   /** Moves a member's delivered watermark forward only; answers whether it moved. */

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { inChunks } from './chunks.ts'
 import type { Executor } from './db.ts'
 import { prepared } from './prepared.ts'
 import type { ContactRequestRow } from './schema.ts'
@@ -159,36 +160,37 @@ export class ContactRepository {
    * query: only the facts that hold come back.
    */
   relationEdges(viewerId: number, targetIds: readonly number[]): Promise<RelationEdge[]> {
-    const ids = [...new Set(targetIds)]
-    if (ids.length === 0) return Promise.resolve([])
     const kind = (value: RelationEdgeKind) => sql<RelationEdgeKind>`${sql.lit(value)}`.as('kind')
-    return this.db
-      .selectFrom('contacts')
-      .select([kind('viewer_has'), 'contact_user_id as other_id'])
-      .where('user_id', '=', viewerId)
-      .where('contact_user_id', 'in', ids)
-      .unionAll((eb) =>
-        eb
-          .selectFrom('contacts')
-          .select([kind('target_has'), 'user_id as other_id'])
-          .where('contact_user_id', '=', viewerId)
-          .where('user_id', 'in', ids),
-      )
-      .unionAll((eb) =>
-        eb
-          .selectFrom('blocks')
-          .select([kind('viewer_blocked'), 'blocked_user_id as other_id'])
-          .where('user_id', '=', viewerId)
-          .where('blocked_user_id', 'in', ids),
-      )
-      .unionAll((eb) =>
-        eb
-          .selectFrom('blocks')
-          .select([kind('target_blocked'), 'user_id as other_id'])
-          .where('blocked_user_id', '=', viewerId)
-          .where('user_id', 'in', ids),
-      )
-      .execute()
+    // The ids are bound four times: chunked so the statement's size does not follow the caller's list.
+    return inChunks([...new Set(targetIds)], (ids) =>
+      this.db
+        .selectFrom('contacts')
+        .select([kind('viewer_has'), 'contact_user_id as other_id'])
+        .where('user_id', '=', viewerId)
+        .where('contact_user_id', 'in', ids)
+        .unionAll((eb) =>
+          eb
+            .selectFrom('contacts')
+            .select([kind('target_has'), 'user_id as other_id'])
+            .where('contact_user_id', '=', viewerId)
+            .where('user_id', 'in', ids),
+        )
+        .unionAll((eb) =>
+          eb
+            .selectFrom('blocks')
+            .select([kind('viewer_blocked'), 'blocked_user_id as other_id'])
+            .where('user_id', '=', viewerId)
+            .where('blocked_user_id', 'in', ids),
+        )
+        .unionAll((eb) =>
+          eb
+            .selectFrom('blocks')
+            .select([kind('target_blocked'), 'user_id as other_id'])
+            .where('blocked_user_id', '=', viewerId)
+            .where('user_id', 'in', ids),
+        )
+        .execute(),
+    )
   }
 
   async block(userId: number, blockedUserId: number, now: number): Promise<void> {

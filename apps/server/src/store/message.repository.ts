@@ -1,4 +1,5 @@
 import { type SqlBool, sql } from 'kysely'
+import { eachChunk, inChunks } from './chunks.ts'
 import type { Executor } from './db.ts'
 import { prepared } from './prepared.ts'
 import type { MessageRow } from './schema.ts'
@@ -67,12 +68,9 @@ export class MessageRepository {
   }
 
   findByIds(ids: readonly number[]): Promise<MessageRow[]> {
-    if (ids.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('messages.id', 'in', [...new Set(ids)])
-      .execute()
+    return inChunks([...new Set(ids)], (chunk) =>
+      this.db.selectFrom('messages').select(MESSAGE_COLUMNS).where('messages.id', 'in', chunk).execute(),
+    )
   }
 
   async findByClientId(senderId: number, clientMsgId: string): Promise<MessageRow | undefined> {
@@ -121,12 +119,13 @@ export class MessageRepository {
   }
 
   async hideFor(messageId: number, userIds: readonly number[], now: number): Promise<void> {
-    if (userIds.length === 0) return
-    await this.db
-      .insertInto('message_hidden')
-      .values(userIds.map((userId) => ({ user_id: userId, message_id: messageId, created_at: now })))
-      .onConflict((oc) => oc.columns(['user_id', 'message_id']).doNothing())
-      .execute()
+    await eachChunk(userIds, (chunk) =>
+      this.db
+        .insertInto('message_hidden')
+        .values(chunk.map((userId) => ({ user_id: userId, message_id: messageId, created_at: now })))
+        .onConflict((oc) => oc.columns(['user_id', 'message_id']).doNothing())
+        .execute(),
+    )
   }
 
   /** Users who hid the message (deleted it for themselves, or blocked its sender before it arrived). */
@@ -139,17 +138,33 @@ export class MessageRepository {
     return new Set(rows.map((row) => Number(row.user_id)))
   }
 
-  /** Replaces a message's content, keeping the previous one as an earlier version. */
-  async edit(message: Pick<MessageRow, 'id' | 'content'>, content: string, now: number): Promise<void> {
+  /**
+   * Replaces a message's content, keeping the previous one as an earlier version. Answers false, and
+   * changes nothing, if the message was deleted meanwhile.
+   */
+  async edit(message: Pick<MessageRow, 'id' | 'content'>, content: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ content, edited_at: now })
+      .where('id', '=', message.id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) return false
     await this.db
       .insertInto('message_edits')
       .values({ message_id: message.id, content: message.content, created_at: now })
       .execute()
-    await this.db
-      .updateTable('messages')
-      .set({ content, edited_at: now })
-      .where('id', '=', message.id)
+    return true
+  }
+
+  /** The ids of the messages that reply to (quote) a message. */
+  async replyIdsTo(messageId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('reply_to_message_id', '=', messageId)
       .execute()
+    return rows.map((row) => Number(row.id))
   }
 
   /** Earlier versions of a message, oldest first; `created_at` is when each was replaced. */
@@ -217,50 +232,58 @@ export class MessageRepository {
     return Number(result.numDeletedRows) > 0
   }
 
+  /** Reactions of many messages; each message's in the order they were made. */
   reactionsOf(messageIds: readonly number[]) {
-    if (messageIds.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('reactions')
-      .select(['message_id', 'user_id', 'emoji', 'created_at'])
-      .where('message_id', 'in', [...new Set(messageIds)])
-      .orderBy('created_at')
-      .execute()
+    return inChunks([...new Set(messageIds)], (chunk) =>
+      this.db
+        .selectFrom('reactions')
+        .select(['message_id', 'user_id', 'emoji', 'created_at'])
+        .where('message_id', 'in', chunk)
+        .orderBy('created_at')
+        .execute(),
+    )
   }
 
   /** The newest message of each chat that `viewerId` has not hidden, in one query. */
   lastVisibleOf(chatIds: readonly number[], viewerId: number): Promise<MessageRow[]> {
-    if (chatIds.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('messages.chat_id', 'in', [...new Set(chatIds)])
-      .where(
-        'messages.seq',
-        '=',
-        sql<number>`(select max(m2.seq) from messages m2 where m2.chat_id = messages.chat_id and not exists (select 1 from message_hidden h where h.message_id = m2.id and h.user_id = ${viewerId}))`,
-      )
-      .execute()
+    return inChunks([...new Set(chatIds)], (chunk) =>
+      this.db
+        .selectFrom('messages')
+        .select(MESSAGE_COLUMNS)
+        .where('messages.chat_id', 'in', chunk)
+        .where(
+          'messages.seq',
+          '=',
+          sql<number>`(select max(m2.seq) from messages m2 where m2.chat_id = messages.chat_id and not exists (select 1 from message_hidden h where h.message_id = m2.id and h.user_id = ${viewerId}))`,
+        )
+        .execute(),
+    )
   }
 
   /** Unread messages per chat for `viewerId`: after their read watermark, from others, not hidden. */
   async unreadCounts(chatIds: readonly number[], viewerId: number): Promise<Map<number, number>> {
-    if (chatIds.length === 0) return new Map()
-    const rows = await this.db
-      .selectFrom('messages')
-      .innerJoin('chat_members', (join) =>
-        join.onRef('chat_members.chat_id', '=', 'messages.chat_id').on('chat_members.user_id', '=', viewerId),
-      )
-      .select(['messages.chat_id', (eb) => eb.fn.countAll<number>().as('count')])
-      .where('messages.chat_id', 'in', [...new Set(chatIds)])
-      .whereRef('messages.seq', '>', 'chat_members.read_seq')
-      .where((eb) => eb.or([eb('messages.sender_id', '!=', viewerId), eb('messages.sender_id', 'is', null)]))
-      .where('messages.message_type', '!=', 'system')
-      .where('messages.deleted_at', 'is', null)
-      .where(
-        sql<SqlBool>`not exists (select 1 from message_hidden h where h.message_id = messages.id and h.user_id = ${viewerId})`,
-      )
-      .groupBy('messages.chat_id')
-      .execute()
+    const rows = await inChunks([...new Set(chatIds)], (chunk) =>
+      this.db
+        .selectFrom('messages')
+        .innerJoin('chat_members', (join) =>
+          join
+            .onRef('chat_members.chat_id', '=', 'messages.chat_id')
+            .on('chat_members.user_id', '=', viewerId),
+        )
+        .select(['messages.chat_id', (eb) => eb.fn.countAll<number>().as('count')])
+        .where('messages.chat_id', 'in', chunk)
+        .whereRef('messages.seq', '>', 'chat_members.read_seq')
+        .where((eb) =>
+          eb.or([eb('messages.sender_id', '!=', viewerId), eb('messages.sender_id', 'is', null)]),
+        )
+        .where('messages.message_type', '!=', 'system')
+        .where('messages.deleted_at', 'is', null)
+        .where(
+          sql<SqlBool>`not exists (select 1 from message_hidden h where h.message_id = messages.id and h.user_id = ${viewerId})`,
+        )
+        .groupBy('messages.chat_id')
+        .execute(),
+    )
     return new Map(rows.map((row) => [Number(row.chat_id), Number(row.count)]))
   }
 }

@@ -183,6 +183,8 @@ export interface ChangesTable {
   type: string
   data: string
   created_at: number
+  /** The message whose content the change carries (`message:new`, `message:edited`), else null. */
+  message_id: number | null
 }
 
 export interface UserUpdatesTable {

@@ -1,5 +1,6 @@
 import type { Update, UpdateData, UpdateType } from '@parley/protocol'
 import { sql } from 'kysely'
+import { CHUNK, eachChunk, inChunks } from './chunks.ts'
 import type { Executor } from './db.ts'
 import { prepared } from './prepared.ts'
 
@@ -11,13 +12,25 @@ export interface Appended {
   seqs: Array<{ userId: number; seq: number }>
 }
 
-// Stay well under SQLite's and PostgreSQL's bound-parameter limits.
-const CHUNK = 500
-
 // The queries of every send and acknowledgement, compiled once (store/prepared.ts).
-const insertChange = prepared((db, type: UpdateType, data: string, createdAt: number) =>
-  db.insertInto('changes').values({ type, data, created_at: createdAt }).returning('id'),
+const insertChange = prepared(
+  (db, type: UpdateType, data: string, createdAt: number, messageId: number | null) =>
+    db
+      .insertInto('changes')
+      .values({ type, data, created_at: createdAt, message_id: messageId })
+      .returning('id'),
 )
+
+/** The update types whose data carries a message's content (its text, location, contact, reactions). */
+export const CONTENT_UPDATE_TYPES = ['message:new', 'message:edited'] as const satisfies UpdateType[]
+type ContentUpdateType = (typeof CONTENT_UPDATE_TYPES)[number]
+
+/** The message whose content a change carries, so a delete for everyone can find the change again. */
+function contentOf(type: UpdateType, data: unknown): number | null {
+  return (CONTENT_UPDATE_TYPES as readonly UpdateType[]).includes(type)
+    ? (data as UpdateData<ContentUpdateType>).message.id
+    : null
+}
 const takeSeqs = prepared((db, ...userIds: number[]) =>
   db
     .insertInto('user_seqs')
@@ -79,7 +92,9 @@ export async function appendUpdate<T extends UpdateType>(
   const audience = [...new Set(input.audience)].sort((a, b) => a - b)
   const dataJson = JSON.stringify(input.data)
   if (audience.length === 0) return { type: input.type, dataJson, seqs: [] }
-  const [change] = (await insertChange(trx, input.type, dataJson, input.now)).rows
+  const [change] = (
+    await insertChange(trx, input.type, dataJson, input.now, contentOf(input.type, input.data))
+  ).rows
   if (!change) throw new Error('insert into changes returned no id')
   const changeId = Number(change.id)
 
@@ -113,6 +128,62 @@ export async function lockCounters(trx: Executor, userIds: Iterable<number>): Pr
 
 export class UpdateLogRepository {
   constructor(private readonly db: Executor) {}
+
+  /** The stored changes that carry the content of any of `messageIds` (see CONTENT_UPDATE_TYPES). */
+  changesCarrying(
+    messageIds: readonly number[],
+  ): Promise<Array<{ id: number; type: ContentUpdateType; data: UpdateData<ContentUpdateType> }>> {
+    return inChunks([...new Set(messageIds)], async (chunk) => {
+      const rows = await this.db
+        .selectFrom('changes')
+        .select(['id', 'type', 'data'])
+        .where('message_id', 'in', chunk)
+        .where('type', 'in', CONTENT_UPDATE_TYPES)
+        .execute()
+      return rows.map((row) => ({
+        id: Number(row.id),
+        type: row.type as ContentUpdateType,
+        data: JSON.parse(row.data) as UpdateData<ContentUpdateType>,
+      }))
+    })
+  }
+
+  /** Replaces a stored change's data (a delete for everyone scrubbing the content it carried). */
+  async rewriteChange(changeId: number, data: UpdateData<ContentUpdateType>): Promise<void> {
+    await this.db
+      .updateTable('changes')
+      .set({ data: JSON.stringify(data) })
+      .where('id', '=', changeId)
+      .execute()
+  }
+
+  /**
+   * Points `userId`'s entries for the changes carrying a message's content at another change instead
+   * (a delete for me: that user's replay says `message:deleted` where it said `message:new`). The
+   * entries keep their seqs, so the log stays one unbroken run; other users' entries are untouched.
+   */
+  async replaceForUser<T extends UpdateType>(
+    userId: number,
+    messageId: number,
+    replacement: { type: T; data: UpdateData<T>; now: number },
+  ): Promise<void> {
+    const [change] = (
+      await insertChange(this.db, replacement.type, JSON.stringify(replacement.data), replacement.now, null)
+    ).rows
+    if (!change) throw new Error('insert into changes returned no id')
+    await this.db
+      .updateTable('user_updates')
+      .set({ change_id: Number(change.id) })
+      .where('user_id', '=', userId)
+      .where('change_id', 'in', (eb) =>
+        eb
+          .selectFrom('changes')
+          .select('changes.id')
+          .where('changes.message_id', '=', messageId)
+          .where('changes.type', 'in', CONTENT_UPDATE_TYPES),
+      )
+      .execute()
+  }
 
   /** The user's updates after `since`, in seq order. */
   async readSince(userId: number, since: number, limit: number): Promise<Update[]> {
@@ -182,24 +253,28 @@ export class UpdateLogRepository {
         .where('purged_through', '<', through)
         .execute()
     }
-    const result = await this.db
-      .deleteFrom('user_updates')
-      .where(
-        'user_id',
-        'in',
-        sorted.map((target) => target.userId),
-      )
-      .where(({ eb, selectFrom }) =>
-        eb(
-          'seq',
-          '<=',
-          selectFrom('user_seqs')
-            .select('user_seqs.purged_through')
-            .whereRef('user_seqs.user_id', '=', 'user_updates.user_id'),
-        ),
-      )
-      .executeTakeFirst()
-    return Number(result.numDeletedRows)
+    let deleted = 0
+    await eachChunk(sorted, async (chunk) => {
+      const result = await this.db
+        .deleteFrom('user_updates')
+        .where(
+          'user_id',
+          'in',
+          chunk.map((target) => target.userId),
+        )
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'seq',
+            '<=',
+            selectFrom('user_seqs')
+              .select('user_seqs.purged_through')
+              .whereRef('user_seqs.user_id', '=', 'user_updates.user_id'),
+          ),
+        )
+        .executeTakeFirst()
+      deleted += Number(result.numDeletedRows)
+    })
+    return deleted
   }
 
   /**

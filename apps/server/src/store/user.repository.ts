@@ -1,4 +1,5 @@
 import { type SqlBool, sql } from 'kysely'
+import { inChunks } from './chunks.ts'
 import type { Executor } from './db.ts'
 import type { NewUser, UserRow } from './schema.ts'
 
@@ -57,13 +58,14 @@ export class UserRepository {
   }
 
   findByIds(ids: readonly number[]): Promise<User[]> {
-    if (ids.length === 0) return Promise.resolve([])
-    return this.db
-      .selectFrom('users')
-      .select(USER_COLUMNS)
-      .where('id', 'in', [...new Set(ids)])
-      .where('deleted_at', 'is', null)
-      .execute()
+    return inChunks([...new Set(ids)], (chunk) =>
+      this.db
+        .selectFrom('users')
+        .select(USER_COLUMNS)
+        .where('id', 'in', chunk)
+        .where('deleted_at', 'is', null)
+        .execute(),
+    )
   }
 
   findByPhone(phoneNumber: string): Promise<User | undefined> {

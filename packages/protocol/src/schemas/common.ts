@@ -2,7 +2,7 @@ import { type TSchema, Type } from '@sinclair/typebox'
 
 /** Database ids are positive integers on the wire. */
 export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false })
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 
 export const Timestamp = Type.String({ format: 'date-time' })
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()])

@@ -8,12 +8,18 @@ import { DisplayName, Id, Nullable, PlainText, Timestamp } from './common.ts'
  */
 
 export const GROUP_NAME_MAX = 100
+/**
+ * The largest group any server may be configured for (`PARLEY_MAX_GROUP_SIZE`, default 1,024, is at
+ * most this): the static cap of every list of user ids. A list longer than the configured size is
+ * refused by the server with `400 validation_error` before it looks a single id up.
+ */
+export const MAX_GROUP_SIZE_LIMIT = 10_000
 export const GROUP_DESCRIPTION_MAX = 500
 
 const GroupName = DisplayName({ maxLength: GROUP_NAME_MAX })
 const GroupDescription = PlainText({ maxLength: GROUP_DESCRIPTION_MAX })
 /** Enough for any configured group size; the configured limit is checked by the server. */
-const UserIds = Type.Array(Id, { maxItems: 10_000 })
+const UserIds = Type.Array(Id, { maxItems: MAX_GROUP_SIZE_LIMIT })
 
 export const CreateGroupBody = Type.Object(
   {
@@ -37,7 +43,7 @@ export const UpdateGroupBody = Type.Object(
 export type UpdateGroupBody = Static<typeof UpdateGroupBody>
 
 export const AddMembersBody = Type.Object(
-  { user_ids: Type.Array(Id, { minItems: 1, maxItems: 10_000 }) },
+  { user_ids: Type.Array(Id, { minItems: 1, maxItems: MAX_GROUP_SIZE_LIMIT }) },
   {
     additionalProperties: false,
   },

@@ -3,6 +3,7 @@ import type { Dialect } from '../db.ts'
 import { identity } from './0001-identity.ts'
 import { chats } from './0002-chats.ts'
 import { search } from './0003-search.ts'
+import { changeSubjects } from './0004-change-subjects.ts'
 
 /**
  * One migration set for both dialects. A migration is a factory of the dialect so the few places
@@ -14,6 +15,7 @@ const ALL: Record<string, DialectMigration> = {
   '0001-identity': identity,
   '0002-chats': chats,
   '0003-search': search,
+  '0004-change-subjects': changeSubjects,
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
