@@ -9,6 +9,7 @@ export const CLOSE = {
   heartbeatTimeout: { code: 4003, reason: 'heartbeat_timeout' },
   rateLimited: { code: 4004, reason: 'rate_limited' },
   helloTimeout: { code: 4005, reason: 'hello_timeout' },
+  internalError: { code: 4007, reason: 'internal_error' },
   unauthorized: { code: 4500, reason: 'unauthorized' },
   sessionRevoked: { code: 4501, reason: 'session_revoked' },
   protocolError: { code: 4502, reason: 'protocol_error' },

@@ -18,15 +18,12 @@ import { userTopic } from '../realtime/publish.ts'
 import { UpdateLogRepository } from '../store/update-log.repository.ts'
 import type { AckBatcher } from './ack-batcher.ts'
 import { CLOSE, type CloseReason } from './close-codes.ts'
-import {
-  checkAck,
-  checkHello,
-  checkPing,
-  checkTyping,
-  isRequestOp,
-  type RequestFrame,
-  requestCheckers,
-} from './frames.ts'
+import { checkAck, checkHello, checkPing, checkTyping, type RequestFrame, requestCheckers } from './frames.ts'
+
+/** Counts frames the gateway refused or failed on, by reason (`parley_ws_errors_total`). */
+export interface FrameErrors {
+  inc(labels: { reason: string }): void
+}
 
 const UPDATE_PREFIX = '{"op":"update","seq":'
 const CATCH_UP_PAGE = 500
@@ -38,6 +35,16 @@ export function frameSeq(frame: string): number {
   return frame.startsWith(UPDATE_PREFIX)
     ? Number(frame.slice(UPDATE_PREFIX.length, frame.indexOf(',', UPDATE_PREFIX.length)))
     : Number.NaN
+}
+
+/** The request id of a frame's text, when it has a usable one; null otherwise. */
+function requestIdOf(text: string): string | null {
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id
+    return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : null
+  } catch {
+    return null
+  }
 }
 
 const updateFrame = (update: Update) => JSON.stringify({ op: 'update', ...update })
@@ -95,6 +102,7 @@ export class Connection {
     private readonly ip: string,
     private readonly ephemeral: Ephemeral,
     private readonly acks: AckBatcher,
+    private readonly frameErrors: FrameErrors,
   ) {
     this.timers.push(setTimeout(() => this.close(CLOSE.helloTimeout), HELLO_TIMEOUT_MS))
     socket.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()))
@@ -135,10 +143,28 @@ export class Connection {
     await Promise.allSettled(unsubscribers.map((unsubscribe) => unsubscribe()))
   }
 
+  /**
+   * Every inbound frame passes here, and nothing a frame does may escape it: a refusal closes this
+   * socket with its code, and an exception is logged, counted and answered (a reply when the frame
+   * has a usable id, otherwise close 4007) — never thrown at the process.
+   */
   private onFrame(text: string): void {
     if (this.closed) return
     this.alive = true
-    const refusal = this.handle(text)
+    let refusal: CloseReason | null
+    try {
+      refusal = this.handle(text)
+      if (refusal) this.frameErrors.inc({ reason: refusal.reason })
+    } catch (error) {
+      this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway frame failed')
+      this.frameErrors.inc({ reason: 'internal_error' })
+      const id = this.auth ? requestIdOf(text) : null
+      if (id === null) refusal = CLOSE.internalError
+      else {
+        this.reply(id, errors.internal())
+        refusal = null
+      }
+    }
     if (refusal) this.close(refusal)
   }
 
@@ -152,7 +178,8 @@ export class Connection {
     } catch {
       return CLOSE.protocolError
     }
-    const op = (frame as { op?: unknown } | null)?.op
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return CLOSE.protocolError
+    const op = (frame as { op?: unknown }).op
     if (!this.auth) {
       // Frames a client sends right behind its hello wait until the hello is through.
       if (this.early) {
@@ -167,19 +194,24 @@ export class Connection {
     if (checkAck.Check(frame)) this.ack(frame.seq)
     else if (checkPing.Check(frame)) this.send('{"op":"pong"}')
     else if (checkTyping.Check(frame)) this.ephemeral.typing(this, this.auth.userId, frame.chat_id, frame.op)
-    else if (isRequestOp(op)) {
+    else {
       const id = (frame as { id?: unknown }).id
       if (typeof id !== 'string' || id.length === 0 || id.length > 64) return CLOSE.protocolError
-      const checker = requestCheckers[op]
-      if (checker.Check(frame)) void this.request(frame as RequestFrame)
+      const checker = typeof op === 'string' ? requestCheckers.get(op) : undefined
+      if (!checker) {
+        // An op this server does not know, with an id to answer: refused, the socket stays open.
+        this.frameErrors.inc({ reason: 'unknown_op' })
+        this.reply(id, errors.validation('Unknown op', [{ field: 'op', message: 'Unknown op' }]))
+      } else if (checker.Check(frame)) void this.request(frame as RequestFrame)
       else {
         const details = [...checker.Errors(frame)].slice(0, 5).map((error) => ({
           field: error.path.replace(/^\//, '').replaceAll('/', '.') || null,
           message: error.message,
         }))
+        this.frameErrors.inc({ reason: 'validation_error' })
         this.reply(id, errors.validation(`Invalid ${op} frame`, details))
       }
-    } else return CLOSE.protocolError
+    }
     return null
   }
 

@@ -1,6 +1,6 @@
 import { EditMessageBody, Emoji, Id, SendMessageBody } from '@parley/protocol'
-import { type Static, Type } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
 
 /** Client → server frames: the REST bodies' fields plus the ids the REST path carries. */
 const RequestId = Type.String({ minLength: 1, maxLength: 64 })
@@ -66,14 +66,19 @@ export const checkHello = TypeCompiler.Compile(HelloFrame)
 export const checkAck = TypeCompiler.Compile(AckFrame)
 export const checkPing = TypeCompiler.Compile(PingFrame)
 export const checkTyping = TypeCompiler.Compile(TypingFrame)
-/** One checker per request op, so a bad frame's error names the right schema. */
-export const requestCheckers = {
-  'message:send': TypeCompiler.Compile(SendFrame),
-  'message:edit': TypeCompiler.Compile(EditFrame),
-  'message:delete': TypeCompiler.Compile(DeleteFrame),
-  'message:read': TypeCompiler.Compile(ReadFrame),
-  'reaction:add': TypeCompiler.Compile(ReactionAddFrame),
-  'reaction:remove': TypeCompiler.Compile(ReactionRemoveFrame),
-} as const
-export type RequestOp = keyof typeof requestCheckers
-export const isRequestOp = (op: unknown): op is RequestOp => typeof op === 'string' && op in requestCheckers
+export type RequestOp = RequestFrame['op']
+/**
+ * One checker per request op, so a bad frame's error names the right schema. A Map, not an object:
+ * a look-up by a client's `op` must never find what Object.prototype holds (`__proto__`, `toString`).
+ */
+export const requestCheckers: ReadonlyMap<string, TypeCheck<TSchema>> = new Map<
+  RequestOp,
+  TypeCheck<TSchema>
+>([
+  ['message:send', TypeCompiler.Compile(SendFrame)],
+  ['message:edit', TypeCompiler.Compile(EditFrame)],
+  ['message:delete', TypeCompiler.Compile(DeleteFrame)],
+  ['message:read', TypeCompiler.Compile(ReadFrame)],
+  ['reaction:add', TypeCompiler.Compile(ReactionAddFrame)],
+  ['reaction:remove', TypeCompiler.Compile(ReactionRemoveFrame)],
+])

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
-import { Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -48,6 +48,12 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
       this.set(connections.size)
     },
   })
+  const frameErrors = new Counter({
+    name: 'parley_ws_errors_total',
+    help: 'WebSocket frames refused or failed, by reason (a close reason, a reply error code, or internal_error)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
   await app.register(websocket, { options: { maxPayload: deps.config.wsMaxFrameBytes } })
 
   const heartbeat = setInterval(() => {
@@ -75,7 +81,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
     },
     (socket, request) => {
       releaseUpgrade(socket, request.raw)
-      const connection = new Connection(deps, socket, request.ip, ephemeral, acks)
+      const connection = new Connection(deps, socket, request.ip, ephemeral, acks, frameErrors)
       connections.add(connection)
       socket.on('close', () => connections.delete(connection))
     },
