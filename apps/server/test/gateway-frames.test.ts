@@ -25,6 +25,7 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
     server = await startServer(mode, {
       PARLEY_RATE_LIMIT_PER_IP: '100000',
       PARLEY_RATE_LIMIT_PER_USER: '100000',
+      PARLEY_WS_FRAMES_PER_SECOND: '1000',
     })
     user = await createUser(server)
   })
@@ -80,6 +81,40 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
     socket.send({ op, id: 'x', token: 'x', since: 0 })
     expect(await socket.closed).toMatchObject({ code: 4502, reason: 'protocol_error' })
     await stillServes()
+  })
+
+  it('refuses unknown fields in every request op, as the REST body does (one schema per operation)', async () => {
+    const socket = await open()
+    const valid: Record<string, Record<string, unknown>> = {
+      'message:send': { chat_id: 1, message_type: 'text', content: 'x', client_msg_id: 'c1' },
+      'message:edit': { message_id: 1, content: 'x' },
+      'message:delete': { message_id: 1, for: 'me' },
+      'message:read': { chat_id: 1, message_id: 1 },
+      'reaction:add': { message_id: 1, emoji: '👍' },
+      'reaction:remove': { message_id: 1, emoji: '👍' },
+    }
+    let n = 0
+    for (const [op, fields] of Object.entries(valid)) {
+      for (const extra of ['sender_id', 'admin', ...PROTOTYPE_KEYS]) {
+        const reply = await socket.request(op, `u${n++}`, { ...fields, [extra]: 1 })
+        expect(reply, `${op} with ${extra}`).toMatchObject({ ok: false, error: { code: 'validation_error' } })
+      }
+    }
+    socket.send(`{"op":"message:edit","id":"proto","message_id":1,"content":"x","__proto__":{"op":"ping"}}`)
+    expect(await socket.next((frame) => frame.op === 'reply' && frame.id === 'proto')).toMatchObject({
+      ok: false,
+      error: { code: 'validation_error' },
+    })
+    // The REST twin refuses the same extra field.
+    const response = await fetch(`${server.url}/api/messages/1`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${user.auth.tokens.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ content: 'x', sender_id: 1 }),
+    })
+    expect(response.status).toBe(400)
   })
 
   it('takes prototype keys as field names, and bare JSON values, without a crash', async () => {

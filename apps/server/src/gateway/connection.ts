@@ -1,5 +1,11 @@
 import crypto from 'node:crypto'
-import type { AccessClaims, Update } from '@parley/protocol'
+import {
+  type AccessClaims,
+  CLOSE_CODES,
+  type CloseReason,
+  type RequestFrame,
+  type Update,
+} from '@parley/protocol'
 import type { WebSocket } from 'ws'
 import { chatForMember, messageForMember } from '../access/chats.ts'
 import { readUpdates } from '../access/sync.ts'
@@ -17,8 +23,15 @@ import { type Ephemeral, eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
 import { UpdateLogRepository } from '../store/update-log.repository.ts'
 import type { AckBatcher } from './ack-batcher.ts'
-import { CLOSE, type CloseReason } from './close-codes.ts'
-import { checkAck, checkHello, checkPing, checkTyping, type RequestFrame, requestCheckers } from './frames.ts'
+import {
+  checkAck,
+  checkHello,
+  checkPing,
+  checkTypingStart,
+  checkTypingStop,
+  requestCheckers,
+  validationDetails,
+} from './frames.ts'
 
 /** Counts frames the gateway refused or failed on, by reason (`parley_ws_errors_total`). */
 export interface FrameErrors {
@@ -104,7 +117,7 @@ export class Connection {
     private readonly acks: AckBatcher,
     private readonly frameErrors: FrameErrors,
   ) {
-    this.timers.push(setTimeout(() => this.close(CLOSE.helloTimeout), HELLO_TIMEOUT_MS))
+    this.timers.push(setTimeout(() => this.close(CLOSE_CODES.helloTimeout), HELLO_TIMEOUT_MS))
     socket.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()))
     socket.on('pong', () => {
       this.alive = true
@@ -123,7 +136,7 @@ export class Connection {
   /** Heartbeat: the gateway calls this on an interval; a peer that missed a whole interval is gone. */
   heartbeat(): void {
     if (!this.alive) {
-      this.close(CLOSE.heartbeatTimeout)
+      this.close(CLOSE_CODES.heartbeatTimeout)
       this.socket.terminate()
       return
     }
@@ -159,7 +172,7 @@ export class Connection {
       this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway frame failed')
       this.frameErrors.inc({ reason: 'internal_error' })
       const id = this.auth ? requestIdOf(text) : null
-      if (id === null) refusal = CLOSE.internalError
+      if (id === null) refusal = CLOSE_CODES.internalError
       else {
         this.reply(id, errors.internal())
         refusal = null
@@ -170,15 +183,15 @@ export class Connection {
 
   /** Handles one inbound frame; answers the close reason when the frame ends the connection. */
   private handle(text: string): CloseReason | null {
-    if (!this.withinRate()) return CLOSE.rateLimited
-    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE.tokenExpired
+    if (!this.withinRate()) return CLOSE_CODES.rateLimited
+    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE_CODES.tokenExpired
     let frame: unknown
     try {
       frame = JSON.parse(text)
     } catch {
-      return CLOSE.protocolError
+      return CLOSE_CODES.protocolError
     }
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return CLOSE.protocolError
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return CLOSE_CODES.protocolError
     const op = (frame as { op?: unknown }).op
     if (!this.auth) {
       // Frames a client sends right behind its hello wait until the hello is through.
@@ -186,17 +199,18 @@ export class Connection {
         this.early.push(text)
         return null
       }
-      if (op !== 'hello' || !checkHello.Check(frame)) return CLOSE.protocolError
+      if (op !== 'hello' || !checkHello.Check(frame)) return CLOSE_CODES.protocolError
       this.early = []
       void this.hello(frame.token, frame.since)
       return null
     }
     if (checkAck.Check(frame)) this.ack(frame.seq)
     else if (checkPing.Check(frame)) this.send('{"op":"pong"}')
-    else if (checkTyping.Check(frame)) this.ephemeral.typing(this, this.auth.userId, frame.chat_id, frame.op)
+    else if (checkTypingStart.Check(frame) || checkTypingStop.Check(frame))
+      this.ephemeral.typing(this, this.auth.userId, frame.chat_id, frame.op)
     else {
       const id = (frame as { id?: unknown }).id
-      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return CLOSE.protocolError
+      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return CLOSE_CODES.protocolError
       const checker = typeof op === 'string' ? requestCheckers.get(op) : undefined
       if (!checker) {
         // An op this server does not know, with an id to answer: refused, the socket stays open.
@@ -204,10 +218,7 @@ export class Connection {
         this.reply(id, errors.validation('Unknown op', [{ field: 'op', message: 'Unknown op' }]))
       } else if (checker.Check(frame)) void this.request(frame as RequestFrame)
       else {
-        const details = [...checker.Errors(frame)].slice(0, 5).map((error) => ({
-          field: error.path.replace(/^\//, '').replaceAll('/', '.') || null,
-          message: error.message,
-        }))
+        const details = validationDetails(checker, frame)
         this.frameErrors.inc({ reason: 'validation_error' })
         this.reply(id, errors.validation(`Invalid ${op} frame`, details))
       }
@@ -231,27 +242,27 @@ export class Connection {
       if (!(error instanceof ApiError)) {
         // The database or bus failed, not the token: the client should retry, not sign in again.
         this.deps.log.error({ err: error }, 'gateway hello failed')
-        return this.close(CLOSE.serverRestart)
+        return this.close(CLOSE_CODES.serverRestart)
       }
       const code = error.code
       return this.close(
         code === 'token_expired'
-          ? CLOSE.tokenExpired
+          ? CLOSE_CODES.tokenExpired
           : code === 'session_revoked'
-            ? CLOSE.sessionRevoked
-            : CLOSE.unauthorized,
+            ? CLOSE_CODES.sessionRevoked
+            : CLOSE_CODES.unauthorized,
       )
     }
     if (this.closed) return
     const { userId, sessionId } = this.auth
     const expiresInMs = this.claims.exp * 1000 - this.deps.clock.now()
     this.timers.push(
-      setTimeout(() => this.close(CLOSE.tokenExpired), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1)),
+      setTimeout(() => this.close(CLOSE_CODES.tokenExpired), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1)),
     )
     // Subscribe first, read second: nothing committed in between can fall through.
     this.unsubscribers.push(
       await this.deps.bus.subscribe(userTopic(userId), (frame) => this.onLive(frame)),
-      await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE.sessionRevoked)),
+      await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE_CODES.sessionRevoked)),
       // Ephemeral events: forwarded as they come, beside the update pump (no seq, not logged).
       await this.deps.bus.subscribe(eventsTopic(userId), (frame) => {
         if (this.ready) this.send(frame)
@@ -266,7 +277,7 @@ export class Connection {
   private enqueue(task: () => Promise<void>): void {
     this.pump = this.pump.then(task).catch((error: unknown) => {
       this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway delivery failed')
-      this.close(CLOSE.serverRestart)
+      this.close(CLOSE_CODES.serverRestart)
     })
   }
 
@@ -295,7 +306,7 @@ export class Connection {
       for (const update of page.updates) await this.sendRead(update)
       if (!page.has_more || this.closed) return
       const next = await readUpdates(this.deps, userId, this.lastSent, CATCH_UP_PAGE)
-      if ('resync_required' in next) return this.close(CLOSE.serverRestart)
+      if ('resync_required' in next) return this.close(CLOSE_CODES.serverRestart)
       page = next
     }
   }
@@ -314,7 +325,7 @@ export class Connection {
     if (seq === this.lastSent + 1) return this.sendUpdate(seq, frame)
     while (this.lastSent < seq && !this.closed) {
       const page = await readUpdates(this.deps, this.auth?.userId ?? 0, this.lastSent, CATCH_UP_PAGE)
-      if ('resync_required' in page || page.updates.length === 0) return this.close(CLOSE.serverRestart)
+      if ('resync_required' in page || page.updates.length === 0) return this.close(CLOSE_CODES.serverRestart)
       for (const update of page.updates) await this.sendRead(update)
     }
   }
@@ -328,7 +339,7 @@ export class Connection {
   private onLive(frame: string): void {
     this.queuedLive += 1
     if (this.queuedLive > MAX_QUEUED_LIVE) {
-      this.close(CLOSE.slowConsumer)
+      this.close(CLOSE_CODES.slowConsumer)
       return
     }
     this.enqueue(async () => {
@@ -367,7 +378,7 @@ export class Connection {
     this.cork()
     this.socket.send(frame)
     // Never let one slow device hold memory or the hub: past the bound it reconnects and resumes.
-    if (this.socket.bufferedAmount > this.deps.config.wsMaxBufferedBytes) this.close(CLOSE.slowConsumer)
+    if (this.socket.bufferedAmount > this.deps.config.wsMaxBufferedBytes) this.close(CLOSE_CODES.slowConsumer)
   }
 
   /**

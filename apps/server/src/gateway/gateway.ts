@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
+import { CLOSE_CODES } from '@parley/protocol'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import type { Deps } from '../deps.ts'
@@ -8,7 +9,6 @@ import { errors } from '../errors.ts'
 import type { App } from '../http/types.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
 import { AckBatcher } from './ack-batcher.ts'
-import { CLOSE } from './close-codes.ts'
 import { Connection } from './connection.ts'
 
 /** Browsers may open the socket only from this server's origin or the configured CORS origins. */
@@ -62,7 +62,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
   heartbeat.unref()
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
-    for (const connection of connections) connection.close(CLOSE.serverRestart)
+    for (const connection of connections) connection.close(CLOSE_CODES.serverRestart)
     await acks.close()
     await ephemeral.idle()
     ephemeral.close()
