@@ -4,6 +4,8 @@ import {
   CLOSE_CODES,
   type CloseReason,
   type RequestFrame,
+  type SocketRequestOp,
+  type SocketRequests,
   type Update,
 } from '@parley/protocol'
 import type { WebSocket } from 'ws'
@@ -21,6 +23,16 @@ import type { Auth } from '../http/types.ts'
 import { iso } from '../presenters/time.ts'
 import { type Ephemeral, eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
+import {
+  encodeReady,
+  encodeReplyError,
+  encodeReplyOk,
+  encodeResyncRequired,
+  encodeUpdate,
+  mayDeliver,
+  PONG,
+  peekUpdateSeq,
+} from '../realtime/wire.ts'
 import { UpdateLogRepository } from '../store/update-log.repository.ts'
 import type { AckBatcher } from './ack-batcher.ts'
 import {
@@ -38,17 +50,9 @@ export interface FrameErrors {
   inc(labels: { reason: string }): void
 }
 
-const UPDATE_PREFIX = '{"op":"update","seq":'
 const CATCH_UP_PAGE = 500
 const HELLO_TIMEOUT_MS = 10_000
 const MAX_QUEUED_LIVE = 10_000
-
-/** The seq of a live frame published by realtime/publish.ts, read without parsing the whole frame. */
-export function frameSeq(frame: string): number {
-  return frame.startsWith(UPDATE_PREFIX)
-    ? Number(frame.slice(UPDATE_PREFIX.length, frame.indexOf(',', UPDATE_PREFIX.length)))
-    : Number.NaN
-}
 
 /** The request id of a frame's text, when it has a usable one; null otherwise. */
 function requestIdOf(text: string): string | null {
@@ -60,25 +64,8 @@ function requestIdOf(text: string): string | null {
   }
 }
 
-const updateFrame = (update: Update) => JSON.stringify({ op: 'update', ...update })
-
-const NEW_MESSAGE = '"type":"message:new"'
-const SENDER = '"sender_id":'
 /** An ack that covers no delivery is still passed on after this many updates, to bound its later scan. */
 const MAX_SKIPPED_ACK_RANGE = 1000
-
-/**
- * Whether an update frame may deliver someone else's message to `userId` — read from the frame's
- * bytes, without parsing it: the message's `sender_id` is the first one in a `message:new` frame.
- * Unsure means yes: a false yes costs one acknowledge(), a false no would lose a delivered tick.
- */
-export function mayDeliver(frame: string, userId: number): boolean {
-  if (!frame.includes(NEW_MESSAGE)) return false
-  const at = frame.indexOf(SENDER)
-  if (at < 0) return true
-  const start = at + SENDER.length
-  return frame.slice(start, frame.indexOf(',', start)) !== String(userId)
-}
 
 /**
  * One device's socket. Delivery is a single serial pump: the catch-up read is queued right after the
@@ -205,7 +192,7 @@ export class Connection {
       return null
     }
     if (checkAck.Check(frame)) this.ack(frame.seq)
-    else if (checkPing.Check(frame)) this.send('{"op":"pong"}')
+    else if (checkPing.Check(frame)) this.send(PONG)
     else if (checkTypingStart.Check(frame) || checkTypingStop.Check(frame))
       this.ephemeral.typing(this, this.auth.userId, frame.chat_id, frame.op)
     else {
@@ -286,10 +273,10 @@ export class Connection {
     const newest = (await new UpdateLogRepository(this.deps.store.db).cursor(userId)).seq
     let page = await readUpdates(this.deps, userId, since, CATCH_UP_PAGE)
     if ('resync_required' in page) {
-      this.send(JSON.stringify({ op: 'resync_required', current_seq: page.current_seq }))
+      this.send(encodeResyncRequired(page.current_seq))
       this.lastSent = page.current_seq
       this.mayDeliverThrough = page.current_seq
-      this.send(JSON.stringify({ op: 'ready', seq: page.current_seq, session_id: sessionId }))
+      this.send(encodeReady(page.current_seq, sessionId))
       this.ready = true
       this.replayEarly()
       return
@@ -299,7 +286,7 @@ export class Connection {
     this.mayDeliverThrough = since
     // Resuming from `since` proves the device holds everything up to it (as a sync cursor does).
     if (since > 0) this.ack(since)
-    this.send(JSON.stringify({ op: 'ready', seq: Math.max(newest, since), session_id: sessionId }))
+    this.send(encodeReady(Math.max(newest, since), sessionId))
     this.ready = true
     this.replayEarly()
     for (;;) {
@@ -320,7 +307,7 @@ export class Connection {
 
   /** A live frame: in sequence → send its bytes; already sent → skip; ahead → fill the gap from the log. */
   private async live(frame: string): Promise<void> {
-    const seq = frameSeq(frame)
+    const seq = peekUpdateSeq(frame)
     if (!Number.isSafeInteger(seq) || seq <= this.lastSent || this.closed) return
     if (seq === this.lastSent + 1) return this.sendUpdate(seq, frame)
     while (this.lastSent < seq && !this.closed) {
@@ -354,7 +341,7 @@ export class Connection {
    */
   private async sendRead(update: Update): Promise<void> {
     if (this.closed) return
-    const frame = updateFrame(update)
+    const frame = encodeUpdate(update)
     if (this.socket.bufferedAmount < this.deps.config.wsMaxBufferedBytes / 2) {
       this.sendUpdate(update.seq, frame)
       return
@@ -425,7 +412,7 @@ export class Connection {
   }
 
   /** Runs a request through the same access checks and actions as its REST twin. */
-  private async run(userId: number, frame: RequestFrame): Promise<unknown> {
+  private async run(userId: number, frame: RequestFrame): Promise<SocketRequests[SocketRequestOp]['data']> {
     switch (frame.op) {
       case 'message:send': {
         const { op: _op, id: _id, chat_id, ...body } = frame
@@ -458,22 +445,8 @@ export class Connection {
     }
   }
 
-  private reply(id: string, error: ApiError | null, data?: unknown): void {
-    this.send(
-      JSON.stringify(
-        error
-          ? {
-              op: 'reply',
-              id,
-              ok: false,
-              error: {
-                code: error.code,
-                message: error.message,
-                ...(error.details === undefined ? {} : { details: error.details }),
-              },
-            }
-          : { op: 'reply', id, ok: true, data },
-      ),
-    )
+  private reply(id: string, error: ApiError | null, data?: SocketRequests[SocketRequestOp]['data']): void {
+    if (error) this.send(encodeReplyError(id, error))
+    else if (data) this.send(encodeReplyOk(id, data))
   }
 }

@@ -1,3 +1,4 @@
+import type { EphemeralEvent } from '@parley/protocol'
 import { relationsFor } from '../access/relations.ts'
 import type { Deps } from '../deps.ts'
 import { iso } from '../presenters/time.ts'
@@ -5,6 +6,7 @@ import { visibleTo } from '../presenters/user.presenter.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
 import { ContactRepository } from '../store/contact.repository.ts'
 import { UserRepository } from '../store/user.repository.ts'
+import { encodeEvent } from './wire.ts'
 
 /**
  * Ephemeral events (DESIGN §3.7): typing and presence. They go over the bus only, on each recipient's
@@ -12,9 +14,6 @@ import { UserRepository } from '../store/user.repository.ts'
  * written to the update log, and a recipient with no open socket simply never gets them.
  */
 export const eventsTopic = (userId: number) => `events:${userId}`
-
-export const eventFrame = (type: string, data: Record<string, unknown>) =>
-  JSON.stringify({ op: 'event', type, data })
 
 /** At most one `typing:start` per (chat, user) is forwarded per this window. */
 export const TYPING_THROTTLE_MS = 2000
@@ -47,7 +46,7 @@ export class Ephemeral {
   connected(userId: number, connectionId: string): Promise<void> {
     return this.serial(`presence:${userId}`, async () => {
       if (await this.deps.presence.connect(userId, connectionId)) {
-        await this.announce(userId, 'presence:online', { user_id: userId })
+        await this.announce(userId, { type: 'presence:online', data: { user_id: userId } })
       }
     })
   }
@@ -58,7 +57,10 @@ export class Ephemeral {
       if (!(await this.deps.presence.disconnect(userId, connectionId))) return
       const now = this.deps.clock.now()
       await new UserRepository(this.deps.store.db).update(userId, { last_seen_at: now })
-      await this.announce(userId, 'presence:offline', { user_id: userId, last_seen_at: iso(now) })
+      await this.announce(userId, {
+        type: 'presence:offline',
+        data: { user_id: userId, last_seen_at: iso(now) },
+      })
     })
   }
 
@@ -67,7 +69,7 @@ export class Ephemeral {
    * way) and private-chat partners, filtered by `privacy_last_seen` as the watcher stands to the user,
    * and never across a block in either direction.
    */
-  private async announce(userId: number, type: string, data: Record<string, unknown>): Promise<void> {
+  private async announce(userId: number, event: EphemeralEvent): Promise<void> {
     const db = this.deps.store.db
     const [user, contacts, partners] = await Promise.all([
       new UserRepository(db).findById(userId),
@@ -93,7 +95,7 @@ export class Ephemeral {
         targetBlockedViewer: fromUser.viewerBlockedTarget,
       })
     })
-    this.publish(audience, eventFrame(type, data))
+    this.publish(audience, encodeEvent(event))
   }
 
   // ── typing ────────────────────────────────────────────────────────────────────────────────────
@@ -128,7 +130,10 @@ export class Ephemeral {
       next.forwardedAt = now
       this.typingStates.set(key, next)
       this.arm(key, next, chatId, userId)
-      this.publish(recipients, eventFrame('typing:start', { chat_id: chatId, user_id: userId }))
+      this.publish(
+        recipients,
+        encodeEvent({ type: 'typing:start', data: { chat_id: chatId, user_id: userId } }),
+      )
     })
   }
 
@@ -172,7 +177,10 @@ export class Ephemeral {
   private stopTyping(key: string, state: TypingState, chatId: number, userId: number): void {
     if (state.timer) clearTimeout(state.timer)
     this.typingStates.delete(key)
-    this.publish(state.recipients, eventFrame('typing:stop', { chat_id: chatId, user_id: userId }))
+    this.publish(
+      state.recipients,
+      encodeEvent({ type: 'typing:stop', data: { chat_id: chatId, user_id: userId } }),
+    )
   }
 
   /** Resolves when every queued presence/typing task has run (node shutdown, before the store closes). */
