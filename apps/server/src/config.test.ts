@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       wsFramesPerSecond: 50,
       wsMaxBufferedBytes: 4194304,
       wsHeartbeatMs: 25000,
+      wsHelloTimeoutMs: 10_000,
       typingTimeoutMs: 5000,
       maxGroupSize: 1024,
       updateRetentionDays: 30,

@@ -2,11 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
 import { CLOSE_CODES } from '@parley/protocol'
+import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
+import { presenceAudience, recordLastSeen } from '../actions/presence.ts'
+import { typingAudience } from '../actions/typing.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
-import type { App } from '../http/types.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
 import { AckBatcher } from './ack-batcher.ts'
 import { Connection } from './connection.ts'
@@ -36,9 +38,13 @@ function releaseUpgrade(socket: WebSocket, raw: IncomingMessage): void {
 }
 
 /** `/ws`: the live end of the update log, requests, and ephemeral events (typing, presence). */
-export async function registerGateway(app: App, deps: Deps, registry: Registry): Promise<void> {
+export async function registerGateway(app: FastifyInstance, deps: Deps, registry: Registry): Promise<void> {
   const connections = new Set<Connection>()
-  const ephemeral = new Ephemeral(deps)
+  const ephemeral = new Ephemeral(deps, {
+    presenceAudience: (userId) => presenceAudience(deps, userId),
+    recordLastSeen: (userId, now) => recordLastSeen(deps, userId, now),
+    typingAudience: (userId, chatId) => typingAudience(deps, userId, chatId),
+  })
   const acks = new AckBatcher(deps)
   new Gauge({
     name: 'parley_ws_connections',
@@ -55,6 +61,8 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
     registers: [registry],
   })
   await app.register(websocket, { options: { maxPayload: deps.config.wsMaxFrameBytes } })
+
+  const context = { deps, ephemeral, acks, frameErrors }
 
   const heartbeat = setInterval(() => {
     for (const connection of connections) connection.heartbeat()
@@ -81,7 +89,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
     },
     (socket, request) => {
       releaseUpgrade(socket, request.raw)
-      const connection = new Connection(deps, socket, request.ip, ephemeral, acks, frameErrors)
+      const connection = new Connection(context, socket, request.ip)
       connections.add(connection)
       socket.on('close', () => connections.delete(connection))
     },

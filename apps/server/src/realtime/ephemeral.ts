@@ -1,11 +1,6 @@
 import type { EphemeralEvent } from '@parley/protocol'
-import { relationsFor } from '../access/relations.ts'
 import type { Deps } from '../deps.ts'
 import { iso } from '../presenters/time.ts'
-import { visibleTo } from '../presenters/user.presenter.ts'
-import { ChatRepository } from '../store/chat.repository.ts'
-import { ContactRepository } from '../store/contact.repository.ts'
-import { UserRepository } from '../store/user.repository.ts'
 import { encodeEvent } from './wire.ts'
 
 /**
@@ -26,7 +21,20 @@ interface TypingState {
   timer: NodeJS.Timeout | null
 }
 
-type EphemeralDeps = Pick<Deps, 'store' | 'bus' | 'presence' | 'clock' | 'log' | 'config'>
+type EphemeralDeps = Pick<Deps, 'bus' | 'presence' | 'clock' | 'log' | 'config'>
+
+/**
+ * Who may see what: the rules live in the action layer (actions/presence.ts, actions/typing.ts), this
+ * module only counts, times and sends.
+ */
+export interface EphemeralRules {
+  /** The online users who may see `userId` come online or go offline. */
+  presenceAudience(userId: number): Promise<number[]>
+  /** The user's last socket closed at `now`: store their last seen. */
+  recordLastSeen(userId: number, now: number): Promise<void>
+  /** Who may see `userId` type in `chatId`; null when `userId` may not type there. */
+  typingAudience(userId: number, chatId: number): Promise<number[] | null>
+}
 
 /**
  * One per node. Typing indicators live on the node that holds the typer's socket (its timer sends the
@@ -38,7 +46,10 @@ export class Ephemeral {
   private readonly typingStates = new Map<string, TypingState>()
   private readonly chains = new Map<string, Promise<void>>()
 
-  constructor(private readonly deps: EphemeralDeps) {}
+  constructor(
+    private readonly deps: EphemeralDeps,
+    private readonly rules: EphemeralRules,
+  ) {}
 
   // ── presence ──────────────────────────────────────────────────────────────────────────────────
 
@@ -56,7 +67,7 @@ export class Ephemeral {
     return this.serial(`presence:${userId}`, async () => {
       if (!(await this.deps.presence.disconnect(userId, connectionId))) return
       const now = this.deps.clock.now()
-      await new UserRepository(this.deps.store.db).update(userId, { last_seen_at: now })
+      await this.rules.recordLastSeen(userId, now)
       await this.announce(userId, {
         type: 'presence:offline',
         data: { user_id: userId, last_seen_at: iso(now) },
@@ -64,38 +75,10 @@ export class Ephemeral {
     })
   }
 
-  /**
-   * Sends a presence event to the online users who may see `userId`'s last seen: their contacts (either
-   * way) and private-chat partners, filtered by `privacy_last_seen` as the watcher stands to the user,
-   * and never across a block in either direction.
-   */
+  /** Sends a presence event to the online users who may see `userId`'s last seen (the rule: actions/presence.ts). */
   private async announce(userId: number, event: EphemeralEvent): Promise<void> {
-    const db = this.deps.store.db
-    const [user, contacts, partners] = await Promise.all([
-      new UserRepository(db).findById(userId),
-      new ContactRepository(db).contactsEitherWay(userId),
-      new ChatRepository(db).privatePartnersOf(userId),
-    ])
-    if (!user) return
-    const candidates = [...new Set([...contacts, ...partners])].filter((id) => id !== userId)
-    if (candidates.length === 0) return
-    const [relations, online] = await Promise.all([
-      relationsFor(db, userId, candidates),
-      this.deps.presence.onlineOf(candidates),
-    ])
-    const audience = candidates.filter((watcherId) => {
-      const fromUser = relations.get(watcherId)
-      if (!fromUser || !online.has(watcherId)) return false
-      if (fromUser.viewerBlockedTarget || fromUser.targetBlockedViewer) return false
-      // relationsFor answers from the user's side; privacy is judged from the watcher's.
-      return visibleTo(user.privacy_last_seen, {
-        viewerHasTarget: fromUser.targetHasViewer,
-        targetHasViewer: fromUser.viewerHasTarget,
-        viewerBlockedTarget: fromUser.targetBlockedViewer,
-        targetBlockedViewer: fromUser.viewerBlockedTarget,
-      })
-    })
-    this.publish(audience, encodeEvent(event))
+    const audience = await this.rules.presenceAudience(userId)
+    if (audience.length > 0) this.publish(audience, encodeEvent(event))
   }
 
   // ── typing ────────────────────────────────────────────────────────────────────────────────────
@@ -119,7 +102,7 @@ export class Ephemeral {
         this.arm(key, state, chatId, userId)
         return
       }
-      const recipients = await this.typingAudience(userId, chatId)
+      const recipients = await this.rules.typingAudience(userId, chatId)
       if (recipients === null) {
         if (state) this.stopTyping(key, state, chatId, userId)
         return
@@ -146,22 +129,6 @@ export class Ephemeral {
         if (this.typingStates.get(key) === state) this.stopTyping(key, state, chatId, userId)
       })
     }
-  }
-
-  /** The other current members who may see `userId` type, online only; null when `userId` is not a member. */
-  private async typingAudience(userId: number, chatId: number): Promise<number[] | null> {
-    const chats = new ChatRepository(this.deps.store.db)
-    if (!(await chats.findActiveMember(chatId, userId))) return null
-    const others = (await chats.activeMembers(chatId)).map((m) => m.user_id).filter((id) => id !== userId)
-    if (others.length === 0) return []
-    const [relations, online] = await Promise.all([
-      relationsFor(this.deps.store.db, userId, others),
-      this.deps.presence.onlineOf(others),
-    ])
-    return others.filter((id) => {
-      const relation = relations.get(id)
-      return online.has(id) && !relation?.targetBlockedViewer && !relation?.viewerBlockedTarget
-    })
   }
 
   private arm(key: string, state: TypingState, chatId: number, userId: number): void {
