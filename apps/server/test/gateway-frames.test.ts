@@ -26,6 +26,9 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
       PARLEY_RATE_LIMIT_PER_IP: '100000',
       PARLEY_RATE_LIMIT_PER_USER: '100000',
       PARLEY_WS_FRAMES_PER_SECOND: '1000',
+      // This suite keeps many sockets of one session open.
+      PARLEY_WS_MAX_SOCKETS_PER_SESSION: '1000',
+      PARLEY_WS_MAX_SOCKETS_PER_USER: '1000',
     })
     user = await createUser(server)
   })

@@ -7,6 +7,7 @@ import { sessionTopic } from '../actions/sessions.ts'
 import type { Auth } from '../auth/session-auth.ts'
 import type { Deps } from '../deps.ts'
 import { type ApiError, errors } from '../errors.ts'
+import { enforceLimit, userLimitKey } from '../limits/enforce.ts'
 import type { Ephemeral } from '../realtime/ephemeral.ts'
 import { eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
@@ -23,6 +24,7 @@ import {
 } from './frames.ts'
 import { handshake } from './handshake.ts'
 import { REQUEST_TABLE, type RequestRoute } from './requests.ts'
+import type { SocketCounts } from './socket-limits.ts'
 
 /** Counts frames the gateway refused or failed on, by reason (`parley_ws_errors_total`). */
 export interface FrameErrors {
@@ -35,6 +37,10 @@ export interface ConnectionContext {
   ephemeral: Ephemeral
   acks: AckBatcher
   frameErrors: FrameErrors
+  /** Pre-hello sockets per client IP on this node. */
+  pendingPerIp: SocketCounts
+  /** Open sockets per session on this node. */
+  perSession: SocketCounts
 }
 
 type Frame = { op?: unknown; id?: unknown } & Record<string, unknown>
@@ -75,6 +81,9 @@ export class Connection implements DeliveryHost {
   /** Ephemeral events are sent only after `ready`; before it they are dropped. */
   private ready = false
   private readonly deps: Deps
+  /** The slots this socket holds in the node's counts, released when it leaves them. */
+  private pendingSlot = false
+  private sessionSlot: string | null = null
 
   constructor(
     private readonly context: ConnectionContext,
@@ -91,6 +100,15 @@ export class Connection implements DeliveryHost {
     })
     socket.on('close', () => void this.dispose())
     socket.on('error', () => void this.dispose())
+    this.pendingSlot = context.pendingPerIp.take(ip)
+    if (!this.pendingSlot) this.close(CLOSE_CODES.tooManyConnections)
+  }
+
+  private releaseSlots(): void {
+    if (this.pendingSlot) this.context.pendingPerIp.release(this.ip)
+    this.pendingSlot = false
+    if (this.sessionSlot !== null) this.context.perSession.release(this.sessionSlot)
+    this.sessionSlot = null
   }
 
   close(reason: CloseReason): void {
@@ -113,6 +131,7 @@ export class Connection implements DeliveryHost {
 
   private async dispose(): Promise<void> {
     this.closed = true
+    this.releaseSlots()
     for (const timer of this.timers.splice(0)) clearTimeout(timer)
     if (this.online && this.auth) {
       this.online = false
@@ -221,6 +240,8 @@ export class Connection implements DeliveryHost {
   private async run(route: RequestRoute, id: string, frame: Frame): Promise<void> {
     const userId = this.auth?.userId ?? 0
     try {
+      // Each request frame counts against the user's one budget, shared with their REST requests.
+      await enforceLimit(this.deps, userLimitKey(userId), this.deps.config.rateLimitPerUser)
       const data = await route.run(this.deps, userId, frame)
       this.delivery?.send(encodeReplyOk(id, data))
     } catch (error) {
@@ -252,6 +273,11 @@ export class Connection implements DeliveryHost {
     const result = await handshake(this.deps, token, this.ip)
     if (!result.ok) return this.close(result.close)
     if (this.closed) return
+    // Authenticated: this socket leaves the pre-hello count and takes a slot of its session's.
+    this.releaseSlots()
+    if (!this.context.perSession.take(result.auth.sessionId))
+      return this.close(CLOSE_CODES.tooManyConnections)
+    this.sessionSlot = result.auth.sessionId
     this.auth = result.auth
     this.claims = result.claims
     const { userId, sessionId } = result.auth
@@ -259,6 +285,11 @@ export class Connection implements DeliveryHost {
     this.timers.push(
       setTimeout(() => this.close(CLOSE_CODES.tokenExpired), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1)),
     )
+    // Counted in presence first: the count across the cluster is the per-user cap.
+    this.online = true
+    const sockets = await this.context.ephemeral.connected(userId, this.id)
+    if (this.closed) return
+    if (sockets > this.deps.config.wsMaxSocketsPerUser) return this.close(CLOSE_CODES.tooManyConnections)
     const delivery = new Delivery(this.deps, this.socket, userId, this.context.acks, this)
     // Subscribe first, read second: nothing committed in between can fall through.
     this.unsubscribers.push(
@@ -271,8 +302,6 @@ export class Connection implements DeliveryHost {
     )
     if (this.closed) return void this.dispose()
     this.delivery = delivery
-    this.online = true
-    void this.context.ephemeral.connected(userId, this.id)
     delivery.start(since, sessionId)
   }
 

@@ -12,6 +12,7 @@ import { errors } from '../errors.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
 import { AckBatcher } from './ack-batcher.ts'
 import { Connection } from './connection.ts'
+import { SocketCounts } from './socket-limits.ts'
 
 /** Browsers may open the socket only from this server's origin or the configured CORS origins. */
 function originAllowed(deps: Deps, origin: string | undefined, host: string | undefined): boolean {
@@ -62,7 +63,14 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
   })
   await app.register(websocket, { options: { maxPayload: deps.config.wsMaxFrameBytes } })
 
-  const context = { deps, ephemeral, acks, frameErrors }
+  const context = {
+    deps,
+    ephemeral,
+    acks,
+    frameErrors,
+    pendingPerIp: new SocketCounts(deps.config.wsMaxPendingPerIp),
+    perSession: new SocketCounts(deps.config.wsMaxSocketsPerSession),
+  }
 
   const heartbeat = setInterval(() => {
     for (const connection of connections) connection.heartbeat()

@@ -53,13 +53,17 @@ export class Ephemeral {
 
   // ── presence ──────────────────────────────────────────────────────────────────────────────────
 
-  /** A socket of `userId` opened: the user's first anywhere announces `presence:online`. */
-  connected(userId: number, connectionId: string): Promise<void> {
-    return this.serial(`presence:${userId}`, async () => {
-      if (await this.deps.presence.connect(userId, connectionId)) {
-        await this.announce(userId, { type: 'presence:online', data: { user_id: userId } })
-      }
+  /**
+   * A socket of `userId` opened: the user's first anywhere announces `presence:online`. Answers how many
+   * sockets the user holds anywhere, this one included (0 when presence could not be reached).
+   */
+  async connected(userId: number, connectionId: string): Promise<number> {
+    let count = 0
+    await this.serial(`presence:${userId}`, async () => {
+      count = await this.deps.presence.connect(userId, connectionId)
+      if (count === 1) await this.announce(userId, { type: 'presence:online', data: { user_id: userId } })
     })
+    return count
   }
 
   /** A socket closed: the user's last anywhere stores last seen and announces `presence:offline`. */
