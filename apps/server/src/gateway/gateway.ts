@@ -11,6 +11,7 @@ import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
 import { AckBatcher } from './ack-batcher.ts'
+import { asyncApiDocument } from './asyncapi.ts'
 import { Connection } from './connection.ts'
 import { SocketCounts } from './socket-limits.ts'
 
@@ -83,6 +84,9 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     await ephemeral.idle()
     ephemeral.close()
   })
+
+  const asyncApi = asyncApiDocument()
+  app.get('/asyncapi.json', { schema: { hide: true } }, async () => asyncApi)
 
   app.get(
     '/ws',
