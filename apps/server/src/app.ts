@@ -21,7 +21,6 @@ import {
   writeRawError,
 } from './http/plugins/errors.ts'
 import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
-import { enforceLimit } from './http/plugins/rate-limit.ts'
 import { compileUrlValidator } from './http/route-schema.ts'
 import { adminRoutes } from './http/routes/admin.routes.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
@@ -36,6 +35,7 @@ import { syncRoutes } from './http/routes/sync.routes.ts'
 import { userRoutes } from './http/routes/users.routes.ts'
 import { webRoutes } from './http/routes/web.routes.ts'
 import type { App } from './http/types.ts'
+import { enforceLimit } from './limits/enforce.ts'
 
 // Paths that load balancers and scrapers hit: never rate limited.
 const UNLIMITED = new Set(['/health', '/health/detailed', '/metrics'])

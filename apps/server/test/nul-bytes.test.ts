@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { codeOf, fullHistory, sendRaw, text } from './helpers/messaging.ts'
+import { RawSocket } from './helpers/raw-socket.ts'
 import { MODES, startServer, type TestServer } from './helpers/server.ts'
 
 /**
@@ -46,5 +47,20 @@ describe.each(MODES)('NUL bytes (%s)', (mode) => {
     const path = await ada.client.raw('DELETE', '/api/messages/1/reactions/a%00b')
     expect(path.status).toBeLessThan(500)
     expect(codeOf(path)).toMatch(/^(validation_error|not_found)$/)
+  })
+
+  it('refuses them in socket request frames with a validation_error reply, and stores nothing', async () => {
+    const socket = await RawSocket.open(server.url, ada.auth.tokens.access_token)
+    try {
+      socket.send({ op: 'message:send', id: 'r1', chat_id: chatId, ...text('x\u0000y') })
+      socket.send({ op: 'message:send', id: 'r2', chat_id: chatId, ...text('ok'), ['k\u0000']: 1 })
+      for (const id of ['r1', 'r2']) {
+        const reply = await socket.next((frame) => frame.op === 'reply' && frame.id === id)
+        expect(reply).toMatchObject({ ok: false, error: { code: 'validation_error' } })
+      }
+      expect(await fullHistory(bob.client, chatId)).toEqual([])
+    } finally {
+      socket.ws.close()
+    }
   })
 })

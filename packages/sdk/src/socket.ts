@@ -1,4 +1,17 @@
-import type { ErrorCode, Message, SendMessageBody, Update, UpdateData, UpdateType } from '@parley/protocol'
+import type {
+  EphemeralEvent,
+  EphemeralEventData,
+  EphemeralEventType,
+  ErrorCode,
+  Message,
+  SendMessageBody,
+  SocketRequestOp,
+  SocketRequests,
+  Update,
+  UpdateData,
+  UpdateType,
+} from '@parley/protocol'
+import { CLOSE_CODES, isTerminalClose } from '@parley/protocol/close-codes'
 import { ApiRequestError } from './rest.ts'
 
 /**
@@ -29,7 +42,7 @@ export interface CursorStore {
 export interface ParleySocketOptions {
   /**
    * Answers the access token for `hello`. Called before every connection attempt; with
-   * `{ refresh: true }` after the server closed with 4002 `token_expired`: refresh it then.
+   * `{ refresh: true }` after the server closed with `token_expired`: refresh it then.
    */
   getToken(context: { refresh: boolean }): string | Promise<string>
   /** The WebSocket implementation; defaults to `globalThis.WebSocket`. */
@@ -40,7 +53,7 @@ export interface ParleySocketOptions {
   store?: CursorStore
   /** Application-level ping interval in ms (default 20 000). */
   pingIntervalMs?: number
-  /** A connection with no frame for this long is dropped (locally, code 4003) and reopened (default 45 000). */
+  /** A connection with no frame for this long is dropped (locally, as `heartbeat_timeout`) and reopened (default 45 000). */
   deadAfterMs?: number
   /** Acks are coalesced: sent at most this long after an update (default 50 ms)… */
   ackDelayMs?: number
@@ -59,31 +72,8 @@ export interface ReadyInfo {
   session_id: string
 }
 
-/** Typed request ops with their frame fields and reply data (see docs/api/websocket.md). */
-export interface SocketRequests {
-  'message:send': {
-    fields: { chat_id: number } & SendMessageBody
-    data: { message: Message; created: boolean }
-  }
-  'message:edit': { fields: { message_id: number; content: string }; data: { message: Message } }
-  'message:delete': {
-    fields: { message_id: number; for?: 'me' | 'everyone' }
-    data: Record<string, never>
-  }
-  'message:read': {
-    fields: { chat_id: number; message_id: number }
-    data: { read_seq: number; read_at: string }
-  }
-  'reaction:add': {
-    fields: { message_id: number; emoji: string }
-    data: { reaction: { message_id: number; emoji: string; count: number } }
-  }
-  'reaction:remove': {
-    fields: { message_id: number; emoji: string }
-    data: { reaction: { message_id: number; emoji: string; count: number } }
-  }
-}
-export type SocketRequestOp = keyof SocketRequests
+/** Typed request ops with their frame fields and reply data, derived from the protocol's schemas. */
+export type { SocketRequestOp, SocketRequests }
 
 /** Events a ParleySocket emits. */
 export interface ParleySocketEvents {
@@ -95,12 +85,15 @@ export interface ParleySocketEvents {
   disconnected: { code: number; reason: string }
   /** A reconnect is scheduled: `attempt` counts from 1 since the last `ready`, `delay` in ms. */
   reconnecting: { attempt: number; delay: number }
-  /** Stopped for good: `close()` was called, or the server said not to reconnect (4500–4999). */
+  /** Stopped for good: `close()` was called, or the server said not to reconnect (a terminal close code). */
   closed: { code: number; reason: string }
   /** The cursor could not be served: reload state over REST; the stream continues from `current_seq`. */
   resync: { current_seq: number }
-  /** An ephemeral event (typing, presence…): not logged, not acked. */
-  event: { type: string; data: unknown }
+  /**
+   * An ephemeral event (typing, presence…): not logged, not acked. A newer server may send types this
+   * SDK does not list yet; narrow on `type`.
+   */
+  event: EphemeralEvent
   /** A listener threw, a frame was not understood, or `getToken` failed. */
   error: Error
 }
@@ -288,6 +281,19 @@ export class ParleySocket {
   }
 
   /**
+   * Listens to one ephemeral event type, with `data` narrowed to it; answers a function that stops listening.
+   * @example `socket.onEvent('typing:start', ({ chat_id, user_id }) => showTyping(chat_id, user_id))`
+   */
+  onEvent<T extends EphemeralEventType>(
+    type: T,
+    listener: (data: EphemeralEventData<T>) => void,
+  ): () => void {
+    return this.on('event', (event) => {
+      if (event.type === type) listener(event.data as EphemeralEventData<T>)
+    })
+  }
+
+  /**
    * Sends one request and answers its reply's data; rejects with an ApiRequestError (status 0) carrying
    * the reply's error code, or `service_unavailable` if the connection is not open or drops first.
    * Requests made while connecting are sent once the server is ready. Not retried: use `send()` for
@@ -363,7 +369,7 @@ export class ParleySocket {
     const socket = this.socket as (WebSocketLike & { terminate?: () => void }) | null
     if (!socket) return
     if (typeof socket.terminate === 'function') socket.terminate()
-    else socket.close(4000, 'dropped for test')
+    else socket.close(CLOSE_CODES.serverRestart.code, 'dropped for test')
   }
 
   // ---- connection lifecycle ----
@@ -445,11 +451,11 @@ export class ParleySocket {
     for (const entry of this.outboxEntries.values()) entry.requestId = null
     this.outboxRequests.clear()
     if (this.currentState === 'closed') return
-    if ((code >= 4500 && code <= 4999) || FATAL_STANDARD_CLOSES.has(code)) {
+    if (isTerminalClose(code) || FATAL_STANDARD_CLOSES.has(code)) {
       this.stop(code, reason)
       return
     }
-    if (code === 4002) this.refreshToken = true
+    if (code === CLOSE_CODES.tokenExpired.code) this.refreshToken = true
     this.scheduleReconnect()
   }
 
@@ -522,8 +528,10 @@ export class ParleySocket {
       () => {
         this.deadTimer = null
         if (!this.socket) return
-        if (Date.now() - this.lastFrameAt >= deadAfter) this.reconnect(4003, 'heartbeat_timeout')
-        else this.armDeadTimer()
+        if (Date.now() - this.lastFrameAt >= deadAfter) {
+          const { code, reason } = CLOSE_CODES.heartbeatTimeout
+          this.reconnect(code, reason)
+        } else this.armDeadTimer()
       },
       Math.max(remaining, 0),
     )
@@ -565,7 +573,7 @@ export class ParleySocket {
         this.handleReply(frame)
         break
       case 'event':
-        this.emit('event', { type: String(frame.type), data: frame.data })
+        this.emit('event', { type: String(frame.type), data: frame.data } as EphemeralEvent)
         break
       default:
       // pong and ops this client does not know yet: the frame itself proved the peer alive.
@@ -591,7 +599,7 @@ export class ParleySocket {
     if (!Number.isInteger(update.seq) || update.seq <= this.seq) return
     if (update.seq > this.seq + 1) {
       // A hole: never deliver out of order; resume from the cursor and let the server refill it.
-      this.reconnect(4000, `gap after ${this.seq}`)
+      this.reconnect(CLOSE_CODES.serverRestart.code, `gap after ${this.seq}`)
       return
     }
     this.seq = update.seq

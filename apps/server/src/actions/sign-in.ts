@@ -5,7 +5,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwor
 import { hmac } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
-import { enforceLimit } from '../http/plugins/rate-limit.ts'
+import { enforceLimit } from '../limits/enforce.ts'
 import { iso } from '../presenters/time.ts'
 import { isUniqueViolation } from '../store/db.ts'
 import { OtpRepository } from '../store/otp.repository.ts'

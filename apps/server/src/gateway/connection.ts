@@ -1,108 +1,114 @@
 import crypto from 'node:crypto'
-import type { AccessClaims, Update } from '@parley/protocol'
+import { type AccessClaims, CLOSE_CODES, type CloseReason, nulBytePath } from '@parley/protocol'
+import type { TSchema } from '@sinclair/typebox'
+import type { TypeCheck } from '@sinclair/typebox/compiler'
 import type { WebSocket } from 'ws'
-import { chatForMember, messageForMember } from '../access/chats.ts'
-import { readUpdates } from '../access/sync.ts'
-import { deleteMessage, editMessage } from '../actions/message-ops.ts'
-import { markRead, sendMessage } from '../actions/messages.ts'
-import { addReaction, removeReaction } from '../actions/reactions.ts'
 import { sessionTopic } from '../actions/sessions.ts'
-import { verifyAccessToken } from '../auth/tokens.ts'
+import type { Auth } from '../auth/session-auth.ts'
 import type { Deps } from '../deps.ts'
-import { ApiError, errors } from '../errors.ts'
-import { authenticateToken } from '../http/plugins/authenticate.ts'
-import type { Auth } from '../http/types.ts'
-import { iso } from '../presenters/time.ts'
-import { type Ephemeral, eventsTopic } from '../realtime/ephemeral.ts'
+import { type ApiError, errors } from '../errors.ts'
+import { enforceLimit, userLimitKey } from '../limits/enforce.ts'
+import type { Ephemeral } from '../realtime/ephemeral.ts'
+import { eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
-import { UpdateLogRepository } from '../store/update-log.repository.ts'
+import { encodeReplyError, encodeReplyOk, PONG } from '../realtime/wire.ts'
 import type { AckBatcher } from './ack-batcher.ts'
-import { CLOSE, type CloseReason } from './close-codes.ts'
+import { Delivery, type DeliveryHost } from './delivery.ts'
 import {
   checkAck,
   checkHello,
   checkPing,
-  checkTyping,
-  isRequestOp,
-  type RequestFrame,
-  requestCheckers,
+  checkTypingStart,
+  checkTypingStop,
+  validationDetails,
 } from './frames.ts'
+import { handshake } from './handshake.ts'
+import { REQUEST_TABLE, type RequestRoute } from './requests.ts'
+import type { SocketCounts } from './socket-limits.ts'
 
-const UPDATE_PREFIX = '{"op":"update","seq":'
-const CATCH_UP_PAGE = 500
-const HELLO_TIMEOUT_MS = 10_000
-const MAX_QUEUED_LIVE = 10_000
-
-/** The seq of a live frame published by realtime/publish.ts, read without parsing the whole frame. */
-export function frameSeq(frame: string): number {
-  return frame.startsWith(UPDATE_PREFIX)
-    ? Number(frame.slice(UPDATE_PREFIX.length, frame.indexOf(',', UPDATE_PREFIX.length)))
-    : Number.NaN
+/** Counts frames the gateway refused or failed on, by reason (`parley_ws_errors_total`). */
+export interface FrameErrors {
+  inc(labels: { reason: string }): void
 }
 
-const updateFrame = (update: Update) => JSON.stringify({ op: 'update', ...update })
+/** What every connection of one node shares. */
+export interface ConnectionContext {
+  deps: Deps
+  ephemeral: Ephemeral
+  acks: AckBatcher
+  frameErrors: FrameErrors
+  /** Pre-hello sockets per client IP on this node. */
+  pendingPerIp: SocketCounts
+  /** Open sockets per session on this node. */
+  perSession: SocketCounts
+}
 
-const NEW_MESSAGE = '"type":"message:new"'
-const SENDER = '"sender_id":'
-/** An ack that covers no delivery is still passed on after this many updates, to bound its later scan. */
-const MAX_SKIPPED_ACK_RANGE = 1000
+type Frame = { op?: unknown; id?: unknown } & Record<string, unknown>
 
-/**
- * Whether an update frame may deliver someone else's message to `userId` — read from the frame's
- * bytes, without parsing it: the message's `sender_id` is the first one in a `message:new` frame.
- * Unsure means yes: a false yes costs one acknowledge(), a false no would lose a delivered tick.
- */
-export function mayDeliver(frame: string, userId: number): boolean {
-  if (!frame.includes(NEW_MESSAGE)) return false
-  const at = frame.indexOf(SENDER)
-  if (at < 0) return true
-  const start = at + SENDER.length
-  return frame.slice(start, frame.indexOf(',', start)) !== String(userId)
+/** A frame's `id` when it is one a reply can carry; null otherwise. */
+const usableId = (frame: Frame): string | null =>
+  typeof frame.id === 'string' && frame.id.length > 0 && frame.id.length <= 64 ? frame.id : null
+
+/** The request id of a frame's text, when it has a usable one; null otherwise. */
+function requestIdOf(text: string): string | null {
+  try {
+    const frame: unknown = JSON.parse(text)
+    return typeof frame === 'object' && frame !== null ? usableId(frame as Frame) : null
+  } catch {
+    return null
+  }
 }
 
 /**
- * One device's socket. Delivery is a single serial pump: the catch-up read is queued right after the
- * bus subscription, and every live frame is queued behind it, so the client sees each `seq` once and in
- * order; a live frame that skips a seq (the bus lost one) is filled from the database (DESIGN §3.4).
- * Requests run beside the pump and answer with `reply`.
+ * One device's socket: reads its frames and routes them. The hello goes through the handshake
+ * (handshake.ts, the same token check as REST), the outbound stream through Delivery (delivery.ts),
+ * request frames through the request table (requests.ts). No frame can throw out of here: a frame the
+ * server cannot place closes this socket with a documented code, a frame with an id is answered.
  */
-export class Connection {
+export class Connection implements DeliveryHost {
   auth: Auth | null = null
   alive = true
   private claims: AccessClaims | null = null
-  private lastSent = 0
-  private pump: Promise<void> = Promise.resolve()
+  private delivery: Delivery | null = null
   private unsubscribers: Array<() => Promise<void>> = []
-  /** The newest seq sent (or resumed past) that may deliver someone else's message. */
-  private mayDeliverThrough = 0
-  /** Acks up to here were passed on to the batcher (`ackPassed`) or found to deliver nothing. */
-  private ackHandled = 0
-  private ackPassed = 0
-  private closed = false
+  closed = false
   private frameWindow = { start: 0, count: 0 }
   private early: string[] | null = null
   private readonly timers: NodeJS.Timeout[] = []
   /** This socket's id in presence; `online` while it is counted there. */
   private readonly id = crypto.randomUUID()
   private online = false
-  private corked = false
   /** Ephemeral events are sent only after `ready`; before it they are dropped. */
   private ready = false
+  private readonly deps: Deps
+  /** The slots this socket holds in the node's counts, released when it leaves them. */
+  private pendingSlot = false
+  private sessionSlot: string | null = null
 
   constructor(
-    private readonly deps: Deps,
+    private readonly context: ConnectionContext,
     private readonly socket: WebSocket,
     private readonly ip: string,
-    private readonly ephemeral: Ephemeral,
-    private readonly acks: AckBatcher,
   ) {
-    this.timers.push(setTimeout(() => this.close(CLOSE.helloTimeout), HELLO_TIMEOUT_MS))
+    this.deps = context.deps
+    this.timers.push(
+      setTimeout(() => this.close(CLOSE_CODES.helloTimeout), this.deps.config.wsHelloTimeoutMs),
+    )
     socket.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()))
     socket.on('pong', () => {
       this.alive = true
     })
     socket.on('close', () => void this.dispose())
     socket.on('error', () => void this.dispose())
+    this.pendingSlot = context.pendingPerIp.take(ip)
+    if (!this.pendingSlot) this.close(CLOSE_CODES.tooManyConnections)
+  }
+
+  private releaseSlots(): void {
+    if (this.pendingSlot) this.context.pendingPerIp.release(this.ip)
+    this.pendingSlot = false
+    if (this.sessionSlot !== null) this.context.perSession.release(this.sessionSlot)
+    this.sessionSlot = null
   }
 
   close(reason: CloseReason): void {
@@ -115,7 +121,7 @@ export class Connection {
   /** Heartbeat: the gateway calls this on an interval; a peer that missed a whole interval is gone. */
   heartbeat(): void {
     if (!this.alive) {
-      this.close(CLOSE.heartbeatTimeout)
+      this.close(CLOSE_CODES.heartbeatTimeout)
       this.socket.terminate()
       return
     }
@@ -125,62 +131,147 @@ export class Connection {
 
   private async dispose(): Promise<void> {
     this.closed = true
+    this.releaseSlots()
     for (const timer of this.timers.splice(0)) clearTimeout(timer)
     if (this.online && this.auth) {
       this.online = false
-      this.ephemeral.dropOwner(this)
-      void this.ephemeral.disconnected(this.auth.userId, this.id)
+      this.context.ephemeral.dropOwner(this)
+      void this.context.ephemeral.disconnected(this.auth.userId, this.id)
     }
     const unsubscribers = this.unsubscribers.splice(0)
     await Promise.allSettled(unsubscribers.map((unsubscribe) => unsubscribe()))
   }
 
+  /**
+   * Every inbound frame passes here, and nothing a frame does may escape it: a refusal closes this
+   * socket with its code, and an exception is logged, counted and answered (a reply when the frame
+   * has a usable id, otherwise close 4007) — never thrown at the process.
+   */
   private onFrame(text: string): void {
     if (this.closed) return
     this.alive = true
-    const refusal = this.handle(text)
+    let refusal: CloseReason | null
+    try {
+      refusal = this.handle(text)
+      if (refusal) this.context.frameErrors.inc({ reason: refusal.reason })
+    } catch (error) {
+      this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway frame failed')
+      this.context.frameErrors.inc({ reason: 'internal_error' })
+      const id = this.delivery ? requestIdOf(text) : null
+      if (id === null) refusal = CLOSE_CODES.internalError
+      else {
+        this.reply(id, errors.internal())
+        refusal = null
+      }
+    }
     if (refusal) this.close(refusal)
   }
 
   /** Handles one inbound frame; answers the close reason when the frame ends the connection. */
   private handle(text: string): CloseReason | null {
-    if (!this.withinRate()) return CLOSE.rateLimited
-    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE.tokenExpired
-    let frame: unknown
+    if (!this.withinRate()) return CLOSE_CODES.rateLimited
+    if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE_CODES.tokenExpired
+    let parsed: unknown
     try {
-      frame = JSON.parse(text)
+      parsed = JSON.parse(text)
     } catch {
-      return CLOSE.protocolError
+      return CLOSE_CODES.protocolError
     }
-    const op = (frame as { op?: unknown } | null)?.op
-    if (!this.auth) {
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return CLOSE_CODES.protocolError
+    const frame = parsed as Frame
+    const delivery = this.delivery
+    if (!delivery || !this.auth) {
       // Frames a client sends right behind its hello wait until the hello is through.
       if (this.early) {
         this.early.push(text)
         return null
       }
-      if (op !== 'hello' || !checkHello.Check(frame)) return CLOSE.protocolError
+      if (!checkHello.Check(frame)) return CLOSE_CODES.protocolError
       this.early = []
       void this.hello(frame.token, frame.since)
       return null
     }
-    if (checkAck.Check(frame)) this.ack(frame.seq)
-    else if (checkPing.Check(frame)) this.send('{"op":"pong"}')
-    else if (checkTyping.Check(frame)) this.ephemeral.typing(this, this.auth.userId, frame.chat_id, frame.op)
-    else if (isRequestOp(op)) {
-      const id = (frame as { id?: unknown }).id
-      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return CLOSE.protocolError
-      const checker = requestCheckers[op]
-      if (checker.Check(frame)) void this.request(frame as RequestFrame)
-      else {
-        const details = [...checker.Errors(frame)].slice(0, 5).map((error) => ({
-          field: error.path.replace(/^\//, '').replaceAll('/', '.') || null,
-          message: error.message,
-        }))
-        this.reply(id, errors.validation(`Invalid ${op} frame`, details))
+    // As on REST: no string or key of a frame may hold a NUL byte (PostgreSQL cannot store one).
+    const nul = nulBytePath(frame)
+    if (nul !== null) {
+      const id = usableId(frame)
+      if (id === null) return CLOSE_CODES.protocolError
+      this.refuse(
+        id,
+        errors.validation(`Invalid frame: ${nul} must not contain a NUL byte`, [
+          { field: nul, message: 'must not contain a NUL byte (U+0000)' },
+        ]),
+      )
+      return null
+    }
+    switch (frame.op) {
+      case 'ack':
+        return this.checked(checkAck, frame, () => delivery.ack(frame.seq as number))
+      case 'ping':
+        return this.checked(checkPing, frame, () => delivery.send(PONG))
+      case 'typing:start':
+      case 'typing:stop': {
+        const userId = this.auth.userId
+        const check = frame.op === 'typing:start' ? checkTypingStart : checkTypingStop
+        return this.checked(check, frame, () =>
+          this.context.ephemeral.typing(this, userId, frame.chat_id as number, frame.op as 'typing:start'),
+        )
       }
-    } else return CLOSE.protocolError
+      default:
+        return this.request(frame)
+    }
+  }
+
+  /** Runs `then` for a frame its schema accepts; otherwise answers (with an id) or closes 4502. */
+  private checked(check: TypeCheck<TSchema>, frame: Frame, then: () => void): CloseReason | null {
+    const value: unknown = frame
+    if (check.Check(value)) {
+      then()
+      return null
+    }
+    const id = usableId(frame)
+    if (id === null) return CLOSE_CODES.protocolError
+    this.refuse(id, errors.validation(`Invalid ${String(frame.op)} frame`, validationDetails(check, frame)))
     return null
+  }
+
+  /** A request frame: looked up in the request table by own key, validated, run beside the pump. */
+  private request(frame: Frame): CloseReason | null {
+    const id = usableId(frame)
+    if (id === null) return CLOSE_CODES.protocolError
+    const route = typeof frame.op === 'string' ? REQUEST_TABLE.get(frame.op) : undefined
+    if (!route) {
+      // An op this server does not know, with an id to answer: refused, the socket stays open.
+      this.refuse(id, errors.validation('Unknown op', [{ field: 'op', message: 'Unknown op' }]), 'unknown_op')
+    } else if (!route.check.Check(frame)) {
+      this.refuse(id, errors.validation(`Invalid ${route.op} frame`, validationDetails(route.check, frame)))
+    } else void this.run(route, id, frame)
+    return null
+  }
+
+  private async run(route: RequestRoute, id: string, frame: Frame): Promise<void> {
+    const userId = this.auth?.userId ?? 0
+    try {
+      // Each request frame counts against the user's one budget, shared with their REST requests.
+      await enforceLimit(this.deps, userLimitKey(userId), this.deps.config.rateLimitPerUser)
+      const data = await route.run(this.deps, userId, frame)
+      this.delivery?.send(encodeReplyOk(id, data))
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ApiError') return this.reply(id, error as ApiError)
+      this.deps.log.error({ err: error, op: route.op, user_id: userId }, 'gateway request failed')
+      this.context.frameErrors.inc({ reason: 'internal_error' })
+      this.reply(id, errors.internal())
+    }
+  }
+
+  private refuse(id: string, error: ApiError, reason: string = error.code): void {
+    this.context.frameErrors.inc({ reason })
+    this.reply(id, error)
+  }
+
+  private reply(id: string, error: ApiError): void {
+    this.delivery?.send(encodeReplyError(id, error))
   }
 
   private withinRate(): boolean {
@@ -192,245 +283,46 @@ export class Connection {
 
   private async hello(token: string, since: number): Promise<void> {
     for (const timer of this.timers.splice(0)) clearTimeout(timer)
-    try {
-      this.claims = await verifyAccessToken(this.deps, token)
-      this.auth = await authenticateToken(this.deps, token, this.ip)
-    } catch (error) {
-      if (!(error instanceof ApiError)) {
-        // The database or bus failed, not the token: the client should retry, not sign in again.
-        this.deps.log.error({ err: error }, 'gateway hello failed')
-        return this.close(CLOSE.serverRestart)
-      }
-      const code = error.code
-      return this.close(
-        code === 'token_expired'
-          ? CLOSE.tokenExpired
-          : code === 'session_revoked'
-            ? CLOSE.sessionRevoked
-            : CLOSE.unauthorized,
-      )
-    }
+    const result = await handshake(this.deps, token, this.ip)
+    if (!result.ok) return this.close(result.close)
     if (this.closed) return
-    const { userId, sessionId } = this.auth
-    const expiresInMs = this.claims.exp * 1000 - this.deps.clock.now()
+    // Authenticated: this socket leaves the pre-hello count and takes a slot of its session's.
+    this.releaseSlots()
+    if (!this.context.perSession.take(result.auth.sessionId))
+      return this.close(CLOSE_CODES.tooManyConnections)
+    this.sessionSlot = result.auth.sessionId
+    this.auth = result.auth
+    this.claims = result.claims
+    const { userId, sessionId } = result.auth
+    const expiresInMs = result.claims.exp * 1000 - this.deps.clock.now()
     this.timers.push(
-      setTimeout(() => this.close(CLOSE.tokenExpired), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1)),
+      setTimeout(() => this.close(CLOSE_CODES.tokenExpired), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1)),
     )
+    // Counted in presence first: the count across the cluster is the per-user cap.
+    this.online = true
+    const sockets = await this.context.ephemeral.connected(userId, this.id)
+    if (this.closed) return
+    if (sockets > this.deps.config.wsMaxSocketsPerUser) return this.close(CLOSE_CODES.tooManyConnections)
+    const delivery = new Delivery(this.deps, this.socket, userId, this.context.acks, this)
     // Subscribe first, read second: nothing committed in between can fall through.
     this.unsubscribers.push(
-      await this.deps.bus.subscribe(userTopic(userId), (frame) => this.onLive(frame)),
-      await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE.sessionRevoked)),
+      await this.deps.bus.subscribe(userTopic(userId), (frame) => delivery.live(frame)),
+      await this.deps.bus.subscribe(sessionTopic(sessionId), () => this.close(CLOSE_CODES.sessionRevoked)),
       // Ephemeral events: forwarded as they come, beside the update pump (no seq, not logged).
       await this.deps.bus.subscribe(eventsTopic(userId), (frame) => {
-        if (this.ready) this.send(frame)
+        if (this.ready) delivery.send(frame)
       }),
     )
     if (this.closed) return void this.dispose()
-    this.online = true
-    void this.ephemeral.connected(userId, this.id)
-    this.enqueue(() => this.catchUp(since, sessionId))
+    this.delivery = delivery
+    delivery.start(since, sessionId)
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.pump = this.pump.then(task).catch((error: unknown) => {
-      this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway delivery failed')
-      this.close(CLOSE.serverRestart)
-    })
-  }
-
-  private async catchUp(since: number, sessionId: string): Promise<void> {
-    const userId = this.auth?.userId ?? 0
-    const newest = (await new UpdateLogRepository(this.deps.store.db).cursor(userId)).seq
-    let page = await readUpdates(this.deps, userId, since, CATCH_UP_PAGE)
-    if ('resync_required' in page) {
-      this.send(JSON.stringify({ op: 'resync_required', current_seq: page.current_seq }))
-      this.lastSent = page.current_seq
-      this.mayDeliverThrough = page.current_seq
-      this.send(JSON.stringify({ op: 'ready', seq: page.current_seq, session_id: sessionId }))
-      this.ready = true
-      this.replayEarly()
-      return
-    }
-    this.lastSent = since
-    // What came before this connection is unknown here: acks up to `since` are passed on.
-    this.mayDeliverThrough = since
-    // Resuming from `since` proves the device holds everything up to it (as a sync cursor does).
-    if (since > 0) this.ack(since)
-    this.send(JSON.stringify({ op: 'ready', seq: Math.max(newest, since), session_id: sessionId }))
+  /** Delivery sent `ready`: ephemeral events may flow, and the frames that came right behind the hello run. */
+  onReady(): void {
     this.ready = true
-    this.replayEarly()
-    for (;;) {
-      for (const update of page.updates) await this.sendRead(update)
-      if (!page.has_more || this.closed) return
-      const next = await readUpdates(this.deps, userId, this.lastSent, CATCH_UP_PAGE)
-      if ('resync_required' in next) return this.close(CLOSE.serverRestart)
-      page = next
-    }
-  }
-
-  /** Frames that came right behind the hello, handled once `ready` is out. */
-  private replayEarly(): void {
     const early = this.early ?? []
     this.early = null
     for (const text of early) this.onFrame(text)
-  }
-
-  /** A live frame: in sequence → send its bytes; already sent → skip; ahead → fill the gap from the log. */
-  private async live(frame: string): Promise<void> {
-    const seq = frameSeq(frame)
-    if (!Number.isSafeInteger(seq) || seq <= this.lastSent || this.closed) return
-    if (seq === this.lastSent + 1) return this.sendUpdate(seq, frame)
-    while (this.lastSent < seq && !this.closed) {
-      const page = await readUpdates(this.deps, this.auth?.userId ?? 0, this.lastSent, CATCH_UP_PAGE)
-      if ('resync_required' in page || page.updates.length === 0) return this.close(CLOSE.serverRestart)
-      for (const update of page.updates) await this.sendRead(update)
-    }
-  }
-
-  /**
-   * Live frames wait in the pump while a catch-up is paced; past this many the device is too far
-   * behind to hold in memory and reconnects to read from the log instead.
-   */
-  private queuedLive = 0
-
-  private onLive(frame: string): void {
-    this.queuedLive += 1
-    if (this.queuedLive > MAX_QUEUED_LIVE) {
-      this.close(CLOSE.slowConsumer)
-      return
-    }
-    this.enqueue(async () => {
-      this.queuedLive -= 1
-      await this.live(frame)
-    })
-  }
-
-  /**
-   * An update read from the log (catch-up, gap fill) is paced by the consumer: when the socket's unsent
-   * bytes pass half the bound, wait until this frame is flushed instead of closing the socket.
-   */
-  private async sendRead(update: Update): Promise<void> {
-    if (this.closed) return
-    const frame = updateFrame(update)
-    if (this.socket.bufferedAmount < this.deps.config.wsMaxBufferedBytes / 2) {
-      this.sendUpdate(update.seq, frame)
-      return
-    }
-    await new Promise<void>((resolve) => this.socket.send(frame, () => resolve()))
-    this.sent(update.seq, frame)
-  }
-
-  private sendUpdate(seq: number, frame: string): void {
-    this.send(frame)
-    this.sent(seq, frame)
-  }
-
-  private sent(seq: number, frame: string): void {
-    this.lastSent = seq
-    if (mayDeliver(frame, this.auth?.userId ?? 0)) this.mayDeliverThrough = seq
-  }
-
-  private send(frame: string): void {
-    if (this.closed) return
-    this.cork()
-    this.socket.send(frame)
-    // Never let one slow device hold memory or the hub: past the bound it reconnects and resumes.
-    if (this.socket.bufferedAmount > this.deps.config.wsMaxBufferedBytes) this.close(CLOSE.slowConsumer)
-  }
-
-  /**
-   * Frames sent in one turn of the event loop leave in one write: a group commit answers many sends
-   * at once, and one syscall per frame was the largest cost of group fan-out (profiled: ~18 % of CPU
-   * in writev). `ws` has no public cork; its `_socket` is the TCP socket it writes to.
-   */
-  private cork(): void {
-    if (this.corked) return
-    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
-    if (!tcp) return
-    this.corked = true
-    tcp.cork()
-    setImmediate(() => {
-      this.corked = false
-      tcp.uncork()
-    })
-  }
-
-  /**
-   * Acks go to the node's batcher (applied together every ACK_BATCH_MS). Most acks cover only the
-   * user's own echoes, ticks and reads; one whose range this socket knows holds no one else's message
-   * is not passed on at all.
-   */
-  private ack(seq: number): void {
-    const target = Math.min(seq, this.lastSent)
-    if (target <= this.ackHandled || !this.auth) return
-    const deliversNothing = this.mayDeliverThrough <= this.ackHandled
-    this.ackHandled = target
-    if (deliversNothing && target - this.ackPassed < MAX_SKIPPED_ACK_RANGE) return
-    this.ackPassed = target
-    this.acks.add(this.auth.userId, target)
-  }
-
-  private async request(frame: RequestFrame): Promise<void> {
-    const userId = this.auth?.userId ?? 0
-    try {
-      this.reply(frame.id, null, await this.run(userId, frame))
-    } catch (error) {
-      if (error instanceof ApiError) return this.reply(frame.id, error)
-      this.deps.log.error({ err: error, op: frame.op, user_id: userId }, 'gateway request failed')
-      this.reply(frame.id, errors.internal())
-    }
-  }
-
-  /** Runs a request through the same access checks and actions as its REST twin. */
-  private async run(userId: number, frame: RequestFrame): Promise<unknown> {
-    switch (frame.op) {
-      case 'message:send': {
-        const { op: _op, id: _id, chat_id, ...body } = frame
-        const { chat } = await chatForMember(this.deps, userId, chat_id)
-        return sendMessage(this.deps, { actorId: userId, chat, body })
-      }
-      case 'message:edit': {
-        const { chat, message } = await messageForMember(this.deps, userId, frame.message_id)
-        return {
-          message: await editMessage(this.deps, { actorId: userId, chat, message, content: frame.content }),
-        }
-      }
-      case 'message:delete': {
-        const { chat, member, message } = await messageForMember(this.deps, userId, frame.message_id)
-        await deleteMessage(this.deps, { actorId: userId, chat, member, message, scope: frame.for ?? 'me' })
-        return {}
-      }
-      case 'message:read': {
-        const { chat, member, message } = await messageForMember(this.deps, userId, frame.message_id)
-        if (chat.id !== frame.chat_id) throw errors.notFound('Message')
-        const { readSeq, readAt } = await markRead(this.deps, { actorId: userId, chat, member, message })
-        return { read_seq: readSeq, read_at: iso(readAt) }
-      }
-      case 'reaction:add':
-      case 'reaction:remove': {
-        const { chat, message } = await messageForMember(this.deps, userId, frame.message_id)
-        const react = frame.op === 'reaction:add' ? addReaction : removeReaction
-        return { reaction: await react(this.deps, { actorId: userId, chat, message, emoji: frame.emoji }) }
-      }
-    }
-  }
-
-  private reply(id: string, error: ApiError | null, data?: unknown): void {
-    this.send(
-      JSON.stringify(
-        error
-          ? {
-              op: 'reply',
-              id,
-              ok: false,
-              error: {
-                code: error.code,
-                message: error.message,
-                ...(error.details === undefined ? {} : { details: error.details }),
-              },
-            }
-          : { op: 'reply', id, ok: true, data },
-      ),
-    )
   }
 }

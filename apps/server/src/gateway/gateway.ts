@@ -1,15 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
-import { Gauge, type Registry } from 'prom-client'
+import { CLOSE_CODES } from '@parley/protocol'
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
+import { presenceAudience, recordLastSeen } from '../actions/presence.ts'
+import { typingAudience } from '../actions/typing.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
-import type { App } from '../http/types.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
 import { AckBatcher } from './ack-batcher.ts'
-import { CLOSE } from './close-codes.ts'
+import { asyncApiDocument } from './asyncapi.ts'
 import { Connection } from './connection.ts'
+import { SocketCounts } from './socket-limits.ts'
 
 /** Browsers may open the socket only from this server's origin or the configured CORS origins. */
 function originAllowed(deps: Deps, origin: string | undefined, host: string | undefined): boolean {
@@ -36,9 +40,13 @@ function releaseUpgrade(socket: WebSocket, raw: IncomingMessage): void {
 }
 
 /** `/ws`: the live end of the update log, requests, and ephemeral events (typing, presence). */
-export async function registerGateway(app: App, deps: Deps, registry: Registry): Promise<void> {
+export async function registerGateway(app: FastifyInstance, deps: Deps, registry: Registry): Promise<void> {
   const connections = new Set<Connection>()
-  const ephemeral = new Ephemeral(deps)
+  const ephemeral = new Ephemeral(deps, {
+    presenceAudience: (userId) => presenceAudience(deps, userId),
+    recordLastSeen: (userId, now) => recordLastSeen(deps, userId, now),
+    typingAudience: (userId, chatId) => typingAudience(deps, userId, chatId),
+  })
   const acks = new AckBatcher(deps)
   new Gauge({
     name: 'parley_ws_connections',
@@ -48,7 +56,22 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
       this.set(connections.size)
     },
   })
+  const frameErrors = new Counter({
+    name: 'parley_ws_errors_total',
+    help: 'WebSocket frames refused or failed, by reason (a close reason, a reply error code, or internal_error)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
   await app.register(websocket, { options: { maxPayload: deps.config.wsMaxFrameBytes } })
+
+  const context = {
+    deps,
+    ephemeral,
+    acks,
+    frameErrors,
+    pendingPerIp: new SocketCounts(deps.config.wsMaxPendingPerIp),
+    perSession: new SocketCounts(deps.config.wsMaxSocketsPerSession),
+  }
 
   const heartbeat = setInterval(() => {
     for (const connection of connections) connection.heartbeat()
@@ -56,11 +79,14 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
   heartbeat.unref()
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
-    for (const connection of connections) connection.close(CLOSE.serverRestart)
+    for (const connection of connections) connection.close(CLOSE_CODES.serverRestart)
     await acks.close()
     await ephemeral.idle()
     ephemeral.close()
   })
+
+  const asyncApi = asyncApiDocument()
+  app.get('/asyncapi.json', { schema: { hide: true } }, async () => asyncApi)
 
   app.get(
     '/ws',
@@ -75,7 +101,7 @@ export async function registerGateway(app: App, deps: Deps, registry: Registry):
     },
     (socket, request) => {
       releaseUpgrade(socket, request.raw)
-      const connection = new Connection(deps, socket, request.ip, ephemeral, acks)
+      const connection = new Connection(context, socket, request.ip)
       connections.add(connection)
       socket.on('close', () => connections.delete(connection))
     },

@@ -16,11 +16,10 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >
 
+import type { Auth } from '../auth/session-auth.ts'
+
 /** Who is calling: set by the `authenticate` hook on routes that need a signed-in user. */
-export interface Auth {
-  userId: number
-  sessionId: string
-}
+export type { Auth }
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts'
-import { enforceLimit } from '../http/plugins/rate-limit.ts'
+import { enforceLimit } from './enforce.ts'
 
 const DAY = 24 * 3_600_000
 

@@ -1,10 +1,6 @@
-import { relationsFor } from '../access/relations.ts'
+import type { EphemeralEvent } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
-import { iso } from '../presenters/time.ts'
-import { visibleTo } from '../presenters/user.presenter.ts'
-import { ChatRepository } from '../store/chat.repository.ts'
-import { ContactRepository } from '../store/contact.repository.ts'
-import { UserRepository } from '../store/user.repository.ts'
+import { encodeEvent } from './wire.ts'
 
 /**
  * Ephemeral events (DESIGN §3.7): typing and presence. They go over the bus only, on each recipient's
@@ -12,9 +8,6 @@ import { UserRepository } from '../store/user.repository.ts'
  * written to the update log, and a recipient with no open socket simply never gets them.
  */
 export const eventsTopic = (userId: number) => `events:${userId}`
-
-export const eventFrame = (type: string, data: Record<string, unknown>) =>
-  JSON.stringify({ op: 'event', type, data })
 
 /** At most one `typing:start` per (chat, user) is forwarded per this window. */
 export const TYPING_THROTTLE_MS = 2000
@@ -27,7 +20,20 @@ interface TypingState {
   timer: NodeJS.Timeout | null
 }
 
-type EphemeralDeps = Pick<Deps, 'store' | 'bus' | 'presence' | 'clock' | 'log' | 'config'>
+type EphemeralDeps = Pick<Deps, 'bus' | 'presence' | 'clock' | 'log' | 'config'>
+
+/**
+ * Who may see what: the rules live in the action layer (actions/presence.ts, actions/typing.ts), this
+ * module only counts, times and sends.
+ */
+export interface EphemeralRules {
+  /** The online users who may see `userId` come online or go offline. */
+  presenceAudience(userId: number): Promise<number[]>
+  /** The user's last socket closed at `now`: store their last seen. */
+  recordLastSeen(userId: number, now: number): Promise<void>
+  /** Who may see `userId` type in `chatId`; null when `userId` may not type there. */
+  typingAudience(userId: number, chatId: number): Promise<number[] | null>
+}
 
 /**
  * One per node. Typing indicators live on the node that holds the typer's socket (its timer sends the
@@ -39,17 +45,24 @@ export class Ephemeral {
   private readonly typingStates = new Map<string, TypingState>()
   private readonly chains = new Map<string, Promise<void>>()
 
-  constructor(private readonly deps: EphemeralDeps) {}
+  constructor(
+    private readonly deps: EphemeralDeps,
+    private readonly rules: EphemeralRules,
+  ) {}
 
   // ── presence ──────────────────────────────────────────────────────────────────────────────────
 
-  /** A socket of `userId` opened: the user's first anywhere announces `presence:online`. */
-  connected(userId: number, connectionId: string): Promise<void> {
-    return this.serial(`presence:${userId}`, async () => {
-      if (await this.deps.presence.connect(userId, connectionId)) {
-        await this.announce(userId, 'presence:online', { user_id: userId })
-      }
+  /**
+   * A socket of `userId` opened: the user's first anywhere announces `presence:online`. Answers how many
+   * sockets the user holds anywhere, this one included (0 when presence could not be reached).
+   */
+  async connected(userId: number, connectionId: string): Promise<number> {
+    let count = 0
+    await this.serial(`presence:${userId}`, async () => {
+      count = await this.deps.presence.connect(userId, connectionId)
+      if (count === 1) await this.announce(userId, { type: 'presence:online', data: { user_id: userId } })
     })
+    return count
   }
 
   /** A socket closed: the user's last anywhere stores last seen and announces `presence:offline`. */
@@ -57,43 +70,18 @@ export class Ephemeral {
     return this.serial(`presence:${userId}`, async () => {
       if (!(await this.deps.presence.disconnect(userId, connectionId))) return
       const now = this.deps.clock.now()
-      await new UserRepository(this.deps.store.db).update(userId, { last_seen_at: now })
-      await this.announce(userId, 'presence:offline', { user_id: userId, last_seen_at: iso(now) })
+      await this.rules.recordLastSeen(userId, now)
+      await this.announce(userId, {
+        type: 'presence:offline',
+        data: { user_id: userId, last_seen_at: new Date(now).toISOString() },
+      })
     })
   }
 
-  /**
-   * Sends a presence event to the online users who may see `userId`'s last seen: their contacts (either
-   * way) and private-chat partners, filtered by `privacy_last_seen` as the watcher stands to the user,
-   * and never across a block in either direction.
-   */
-  private async announce(userId: number, type: string, data: Record<string, unknown>): Promise<void> {
-    const db = this.deps.store.db
-    const [user, contacts, partners] = await Promise.all([
-      new UserRepository(db).findById(userId),
-      new ContactRepository(db).contactsEitherWay(userId),
-      new ChatRepository(db).privatePartnersOf(userId),
-    ])
-    if (!user) return
-    const candidates = [...new Set([...contacts, ...partners])].filter((id) => id !== userId)
-    if (candidates.length === 0) return
-    const [relations, online] = await Promise.all([
-      relationsFor(db, userId, candidates),
-      this.deps.presence.onlineOf(candidates),
-    ])
-    const audience = candidates.filter((watcherId) => {
-      const fromUser = relations.get(watcherId)
-      if (!fromUser || !online.has(watcherId)) return false
-      if (fromUser.viewerBlockedTarget || fromUser.targetBlockedViewer) return false
-      // relationsFor answers from the user's side; privacy is judged from the watcher's.
-      return visibleTo(user.privacy_last_seen, {
-        viewerHasTarget: fromUser.targetHasViewer,
-        targetHasViewer: fromUser.viewerHasTarget,
-        viewerBlockedTarget: fromUser.targetBlockedViewer,
-        targetBlockedViewer: fromUser.viewerBlockedTarget,
-      })
-    })
-    this.publish(audience, eventFrame(type, data))
+  /** Sends a presence event to the online users who may see `userId`'s last seen (the rule: actions/presence.ts). */
+  private async announce(userId: number, event: EphemeralEvent): Promise<void> {
+    const audience = await this.rules.presenceAudience(userId)
+    if (audience.length > 0) this.publish(audience, encodeEvent(event))
   }
 
   // ── typing ────────────────────────────────────────────────────────────────────────────────────
@@ -117,7 +105,7 @@ export class Ephemeral {
         this.arm(key, state, chatId, userId)
         return
       }
-      const recipients = await this.typingAudience(userId, chatId)
+      const recipients = await this.rules.typingAudience(userId, chatId)
       if (recipients === null) {
         if (state) this.stopTyping(key, state, chatId, userId)
         return
@@ -128,7 +116,10 @@ export class Ephemeral {
       next.forwardedAt = now
       this.typingStates.set(key, next)
       this.arm(key, next, chatId, userId)
-      this.publish(recipients, eventFrame('typing:start', { chat_id: chatId, user_id: userId }))
+      this.publish(
+        recipients,
+        encodeEvent({ type: 'typing:start', data: { chat_id: chatId, user_id: userId } }),
+      )
     })
   }
 
@@ -141,22 +132,6 @@ export class Ephemeral {
         if (this.typingStates.get(key) === state) this.stopTyping(key, state, chatId, userId)
       })
     }
-  }
-
-  /** The other current members who may see `userId` type, online only; null when `userId` is not a member. */
-  private async typingAudience(userId: number, chatId: number): Promise<number[] | null> {
-    const chats = new ChatRepository(this.deps.store.db)
-    if (!(await chats.findActiveMember(chatId, userId))) return null
-    const others = (await chats.activeMembers(chatId)).map((m) => m.user_id).filter((id) => id !== userId)
-    if (others.length === 0) return []
-    const [relations, online] = await Promise.all([
-      relationsFor(this.deps.store.db, userId, others),
-      this.deps.presence.onlineOf(others),
-    ])
-    return others.filter((id) => {
-      const relation = relations.get(id)
-      return online.has(id) && !relation?.targetBlockedViewer && !relation?.viewerBlockedTarget
-    })
   }
 
   private arm(key: string, state: TypingState, chatId: number, userId: number): void {
@@ -172,7 +147,10 @@ export class Ephemeral {
   private stopTyping(key: string, state: TypingState, chatId: number, userId: number): void {
     if (state.timer) clearTimeout(state.timer)
     this.typingStates.delete(key)
-    this.publish(state.recipients, eventFrame('typing:stop', { chat_id: chatId, user_id: userId }))
+    this.publish(
+      state.recipients,
+      encodeEvent({ type: 'typing:stop', data: { chat_id: chatId, user_id: userId } }),
+    )
   }
 
   /** Resolves when every queued presence/typing task has run (node shutdown, before the store closes). */

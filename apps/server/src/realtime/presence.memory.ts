@@ -4,14 +4,14 @@ import type { Presence } from './presence.ts'
 export class MemoryPresence implements Presence {
   private readonly connections = new Map<number, Set<string>>()
 
-  async connect(userId: number, connectionId: string): Promise<boolean> {
+  async connect(userId: number, connectionId: string): Promise<number> {
     let set = this.connections.get(userId)
     if (!set) {
       set = new Set()
       this.connections.set(userId, set)
     }
     set.add(connectionId)
-    return set.size === 1
+    return set.size
   }
 
   async disconnect(userId: number, connectionId: string): Promise<boolean> {

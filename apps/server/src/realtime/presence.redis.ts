@@ -45,7 +45,7 @@ export class RedisPresence implements Presence {
     return `${this.prefix}${userId}`
   }
 
-  async connect(userId: number, connectionId: string): Promise<boolean> {
+  async connect(userId: number, connectionId: string): Promise<number> {
     this.local.set(connectionId, userId)
     const now = Date.now()
     const count = await this.redis.eval(
@@ -57,7 +57,7 @@ export class RedisPresence implements Presence {
       connectionId,
       PRESENCE_TTL_MS,
     )
-    return count === 1
+    return Number(count)
   }
 
   async disconnect(userId: number, connectionId: string): Promise<boolean> {

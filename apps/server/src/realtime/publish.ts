@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Appended } from '../store/update-log.repository.ts'
 import type { Bus } from './bus.ts'
+import { updateFrame, updateTail } from './wire.ts'
 
 export const userTopic = (userId: number) => `user:${userId}`
 
@@ -11,9 +12,9 @@ export const userTopic = (userId: number) => `user:${userId}`
  */
 export function publishUpdates(deps: { bus: Bus; log: Logger }, appended: readonly Appended[]): void {
   for (const change of appended) {
-    const tail = `,"type":${JSON.stringify(change.type)},"data":${change.dataJson}}`
+    const tail = updateTail(change.type, change.dataJson)
     for (const { userId, seq } of change.seqs) {
-      deps.bus.publish(userTopic(userId), `{"op":"update","seq":${seq}${tail}`).catch((error: unknown) => {
+      deps.bus.publish(userTopic(userId), updateFrame(seq, tail)).catch((error: unknown) => {
         deps.log.warn(
           { err: error, user_id: userId, seq },
           'bus publish failed; readers will catch up from the log',

@@ -1,14 +1,10 @@
 import crypto from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { verifyAccessToken } from '../../auth/tokens.ts'
+import { authenticateToken } from '../../auth/session-auth.ts'
 import type { Deps } from '../../deps.ts'
 import { errors } from '../../errors.ts'
-import { SessionRepository } from '../../store/session.repository.ts'
+import { enforceLimit, userLimitKey } from '../../limits/enforce.ts'
 import type { Auth } from '../types.ts'
-import { enforceLimit } from './rate-limit.ts'
-
-// last_active_at is a hint for the sessions list; writing it on every request would cost a write per read.
-const TOUCH_EVERY_MS = 60_000
 
 export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization
@@ -17,20 +13,8 @@ export function bearerToken(request: FastifyRequest): string | null {
   return match?.[1] ?? null
 }
 
-/**
- * Resolves the caller from the access token and checks that its session is still live, so a revoked
- * device is refused at once rather than when its token expires.
- */
-export async function authenticateToken(deps: Deps, token: string, ip: string | null): Promise<Auth> {
-  const claims = await verifyAccessToken(deps, token)
-  const sessions = new SessionRepository(deps.store.db)
-  const session = await sessions.findLive(claims.sid, deps.clock.now())
-  if (!session || session.user_id !== claims.user_id) throw errors.sessionRevoked()
-  if (deps.clock.now() - session.last_active_at > TOUCH_EVERY_MS) {
-    await sessions.touch(session.id, deps.clock.now(), ip)
-  }
-  return { userId: session.user_id, sessionId: session.id }
-}
+/** The one token check, shared with the socket's hello (auth/session-auth.ts); re-exported here. */
+export { authenticateToken }
 
 /** Fastify hook for routes that need a signed-in user; also applies the per-user rate limit. */
 export function authenticate(deps: Deps) {
@@ -38,7 +22,7 @@ export function authenticate(deps: Deps) {
     const token = bearerToken(request)
     if (!token) throw errors.unauthorized()
     request.auth = await authenticateToken(deps, token, request.ip)
-    await enforceLimit(deps, `user:${request.auth.userId}`, deps.config.rateLimitPerUser)
+    await enforceLimit(deps, userLimitKey(request.auth.userId), deps.config.rateLimitPerUser)
   }
 }
 

@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createUser, type TestUser } from './helpers/factories.ts'
+import { RawSocket } from './helpers/raw-socket.ts'
+import { MODES, startServer, type TestServer } from './helpers/server.ts'
+
+describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mode) => {
+  let server: TestServer | null = null
+  const sockets: RawSocket[] = []
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.close()
+    await server?.close()
+    server = null
+  })
+  const start = async (env: Record<string, string>) => {
+    server = await startServer(mode, env)
+    return server
+  }
+  const open = async (s: TestServer, token: string) => {
+    const socket = await RawSocket.open(s.url, token, 0)
+    sockets.push(socket)
+    return socket
+  }
+  const unopened = async (s: TestServer) => {
+    const socket = new RawSocket(s.url)
+    sockets.push(socket)
+    await new Promise((resolve) => socket.ws.once('open', resolve))
+    return socket
+  }
+  /** A second session (device) of the same user. */
+  const secondDevice = async (s: TestServer, user: TestUser) => {
+    const client = s.client()
+    await client.auth.login({ username: user.username, password: user.password })
+    return client.accessToken ?? ''
+  }
+
+  it("counts socket requests and REST requests against the user's one budget", async () => {
+    const s = await start({ PARLEY_RATE_LIMIT_PER_USER: '5' })
+    const user = await createUser(s)
+    const socket = await open(s, user.auth.tokens.access_token)
+    for (let i = 0; i < 3; i++) await user.client.users.profile()
+    for (const id of ['a', 'b']) {
+      const reply = await socket.request('message:edit', id, { message_id: 1, content: 'x' })
+      expect(reply).toMatchObject({ ok: false, error: { code: 'not_found' } })
+    }
+    const refused = await socket.request('message:edit', 'c', { message_id: 1, content: 'x' })
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'rate_limited', details: { retry_after: expect.any(Number) } },
+    })
+    const rest = await fetch(`${s.url}/api/user/profile`, {
+      headers: { authorization: `Bearer ${user.auth.tokens.access_token}` },
+    })
+    expect(rest.status).toBe(429)
+  })
+
+  it('caps open sockets per user across sessions (4006), and frees the slot on close', async () => {
+    const s = await start({ PARLEY_WS_MAX_SOCKETS_PER_USER: '2', PARLEY_WS_MAX_SOCKETS_PER_SESSION: '10' })
+    const user = await createUser(s)
+    const first = await open(s, user.auth.tokens.access_token)
+    await open(s, await secondDevice(s, user))
+    const third = await unopened(s)
+    third.send({ op: 'hello', token: await secondDevice(s, user), since: 0 })
+    expect(await third.closed).toMatchObject({ code: 4006, reason: 'too_many_connections' })
+    first.close()
+    await first.closed
+    await open(s, user.auth.tokens.access_token)
+    // Another user is not affected.
+    const other = await createUser(s)
+    await open(s, other.auth.tokens.access_token)
+  })
+
+  it('caps open sockets per session (4006); another session of the user still connects', async () => {
+    const s = await start({ PARLEY_WS_MAX_SOCKETS_PER_SESSION: '2' })
+    const user = await createUser(s)
+    const token = user.auth.tokens.access_token
+    await open(s, token)
+    await open(s, token)
+    const third = await unopened(s)
+    third.send({ op: 'hello', token, since: 0 })
+    expect(await third.closed).toMatchObject({ code: 4006, reason: 'too_many_connections' })
+    await open(s, await secondDevice(s, user))
+  })
+
+  it('caps sockets that have not said hello per IP (4006); a hello frees the slot', async () => {
+    const s = await start({ PARLEY_WS_MAX_PENDING_PER_IP: '2' })
+    const user = await createUser(s)
+    const waiting = await unopened(s)
+    await unopened(s)
+    const over = new RawSocket(s.url)
+    sockets.push(over)
+    expect(await over.closed).toMatchObject({ code: 4006, reason: 'too_many_connections' })
+    waiting.send({ op: 'hello', token: user.auth.tokens.access_token, since: 0 })
+    await waiting.next((frame) => frame.op === 'ready')
+    await open(s, user.auth.tokens.access_token)
+  })
+
+  it('closes a socket that sends no hello within PARLEY_WS_HELLO_TIMEOUT_MS (4005)', async () => {
+    const s = await start({ PARLEY_WS_HELLO_TIMEOUT_MS: '200' })
+    const silent = await unopened(s)
+    expect(await silent.closed).toMatchObject({ code: 4005, reason: 'hello_timeout' })
+  })
+})
