@@ -24,6 +24,7 @@ import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { compileUrlValidator } from './http/route-schema.ts'
 import { adminRoutes } from './http/routes/admin.routes.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
+import { broadcastingRoutes } from './http/routes/broadcasting.routes.ts'
 import { chatRoutes } from './http/routes/chats.routes.ts'
 import { contactRoutes } from './http/routes/contacts.routes.ts'
 import { groupsRoutes } from './http/routes/groups.routes.ts'
@@ -193,6 +194,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   searchRoutes(app, deps)
   syncRoutes(app, deps)
   adminRoutes(app, deps)
+  broadcastingRoutes(app, deps)
   webRoutes(app)
   return app
 }

@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       wsMaxSocketsPerUser: 20,
       wsMaxSocketsPerSession: 5,
       wsMaxPendingPerIp: 20,
+      pusherAppKey: 'parley',
       typingTimeoutMs: 5000,
       maxGroupSize: 1024,
       updateRetentionDays: 30,

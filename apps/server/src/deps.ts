@@ -10,6 +10,9 @@ import type { Counters } from './limits/counters.ts'
 import { MemoryBus } from './realtime/bus.memory.ts'
 import { RedisBus } from './realtime/bus.redis.ts'
 import type { Bus } from './realtime/bus.ts'
+import { MemoryChannelMembers } from './realtime/channel-members.memory.ts'
+import { RedisChannelMembers } from './realtime/channel-members.redis.ts'
+import type { ChannelMembers } from './realtime/channel-members.ts'
 import { MemoryPresence } from './realtime/presence.memory.ts'
 import { RedisPresence } from './realtime/presence.redis.ts'
 import type { Presence } from './realtime/presence.ts'
@@ -31,6 +34,8 @@ export interface Deps {
   bus: Bus
   /** Who has a socket open (in-process, or Redis in a cluster). */
   presence: Presence
+  /** Who is subscribed to each Pusher presence channel (in-process, or Redis in a cluster). */
+  channelMembers: ChannelMembers
   counters: Counters
   sms: SmsSender
   /** HMAC key for access tokens and for hashing OTP codes. */
@@ -59,6 +64,9 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
   const presence = config.redisUrl
     ? new RedisPresence(config.redisUrl, `${prefix}presence:`)
     : new MemoryPresence()
+  const channelMembers = config.redisUrl
+    ? new RedisChannelMembers(config.redisUrl, `${prefix}channels:`)
+    : new MemoryChannelMembers()
   const counters = config.redisUrl
     ? new RedisCounters(config.redisUrl, `${prefix}rl:`, clock)
     : new MemoryCounters(clock)
@@ -73,11 +81,12 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
     store,
     bus,
     presence,
+    channelMembers,
     counters,
     sms,
     secret,
     async close() {
-      await Promise.allSettled([bus.close(), presence.close(), counters.close()])
+      await Promise.allSettled([bus.close(), presence.close(), channelMembers.close(), counters.close()])
       await store.close()
     },
   }

@@ -7,12 +7,15 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import { presenceAudience, recordLastSeen } from '../actions/presence.ts'
 import { typingAudience } from '../actions/typing.ts'
+import { pusherSigningKey } from '../auth/pusher-signature.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { Ephemeral } from '../realtime/ephemeral.ts'
 import { AckBatcher } from './ack-batcher.ts'
 import { asyncApiDocument } from './asyncapi.ts'
 import { Connection } from './connection.ts'
+import { PusherConnection } from './pusher/connection.ts'
+import { MAX_PROTOCOL, MIN_PROTOCOL, PUSHER_CLOSE, type PusherClose } from './pusher/protocol.ts'
 import { SocketCounts } from './socket-limits.ts'
 
 /** Browsers may open the socket only from this server's origin or the configured CORS origins. */
@@ -42,6 +45,7 @@ function releaseUpgrade(socket: WebSocket, raw: IncomingMessage): void {
 /** `/ws`: the live end of the update log, requests, and ephemeral events (typing, presence). */
 export async function registerGateway(app: FastifyInstance, deps: Deps, registry: Registry): Promise<void> {
   const connections = new Set<Connection>()
+  const pusherConnections = new Set<PusherConnection>()
   const ephemeral = new Ephemeral(deps, {
     presenceAudience: (userId) => presenceAudience(deps, userId),
     recordLastSeen: (userId, now) => recordLastSeen(deps, userId, now),
@@ -53,7 +57,7 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     help: 'Open WebSocket connections on this node',
     registers: [registry],
     collect() {
-      this.set(connections.size)
+      this.set(connections.size + pusherConnections.size)
     },
   })
   const frameErrors = new Counter({
@@ -75,11 +79,13 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
 
   const heartbeat = setInterval(() => {
     for (const connection of connections) connection.heartbeat()
+    for (const connection of pusherConnections) connection.heartbeat()
   }, deps.config.wsHeartbeatMs)
   heartbeat.unref()
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
     for (const connection of connections) connection.close(CLOSE_CODES.serverRestart)
+    for (const connection of pusherConnections) connection.close(PUSHER_CLOSE.reconnect)
     await acks.close()
     await ephemeral.idle()
     ephemeral.close()
@@ -104,6 +110,37 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
       const connection = new Connection(context, socket, request.ip)
       connections.add(connection)
       socket.on('close', () => connections.delete(connection))
+    },
+  )
+
+  // The second face: the Pusher Channels protocol for pusher-js / Laravel Echo (docs/api/pusher.md).
+  const pusherContext = {
+    ...context,
+    appKey: deps.config.pusherAppKey,
+    signingKey: pusherSigningKey(deps.secret),
+  }
+  app.get<{ Params: { key: string }; Querystring: { protocol?: string } }>(
+    '/app/:key',
+    {
+      websocket: true,
+      schema: { hide: true },
+      preValidation: async (request) => {
+        if (!originAllowed(deps, request.headers.origin, request.headers.host)) {
+          throw errors.forbidden('This origin may not open a socket')
+        }
+      },
+    },
+    (socket, request) => {
+      releaseUpgrade(socket, request.raw)
+      const connection = new PusherConnection(pusherContext, socket, request.ip)
+      pusherConnections.add(connection)
+      socket.on('close', () => pusherConnections.delete(connection))
+      const protocol = Number(request.query.protocol)
+      let refusal: PusherClose | null = null
+      if (request.params.key !== pusherContext.appKey) refusal = PUSHER_CLOSE.appKeyNotFound
+      else if (!Number.isInteger(protocol) || protocol < MIN_PROTOCOL || protocol > MAX_PROTOCOL)
+        refusal = PUSHER_CLOSE.unsupportedProtocol
+      connection.open(refusal)
     },
   )
 }

@@ -73,6 +73,17 @@ export class MessageRepository {
     )
   }
 
+  /** The id of the message at a chat's per-chat `seq` (receipts name a seq; Pusher events name a message). */
+  async idAtSeq(chatId: number, seq: number): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('chat_id', '=', chatId)
+      .where('seq', '=', seq)
+      .executeTakeFirst()
+    return row ? Number(row.id) : null
+  }
+
   async findByClientId(senderId: number, clientMsgId: string): Promise<MessageRow | undefined> {
     return (await byClientId(this.db, senderId, clientMsgId)).rows[0]
   }
