@@ -129,6 +129,31 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
     await stillServes()
   })
 
+  it('refuses a frame nested as deep as its bytes allow, on both transports, rather than failing on it', async () => {
+    const before = await metric('internal_error')
+    // 20,000 levels in 40 KB: under the frame and body limits, deeper than a recursive walk can go.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+    const socket = await open()
+    socket.send(`{"op":"message:edit","id":"deep","message_id":1,"content":"x","x":${deep}}`)
+    expect(await socket.next((frame) => frame.op === 'reply' && frame.id === 'deep')).toMatchObject({
+      ok: false,
+      error: { code: 'validation_error' },
+    })
+    socket.send(`{"op":"ping","x":${deep}}`)
+    expect(await socket.closed).toMatchObject({ code: 4502, reason: 'protocol_error' })
+    const rest = await fetch(`${server.url}/api/messages/1`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${user.auth.tokens.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: `{"content":"x","x":${deep}}`,
+    })
+    expect(rest.status).toBe(400)
+    expect(await metric('internal_error')).toBe(before)
+    await stillServes()
+  })
+
   it('catches an exception inside a frame handler: logged, counted in /metrics, answered', async () => {
     const before = await metric('internal_error')
     const socket = await open()
