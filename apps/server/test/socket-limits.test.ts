@@ -53,6 +53,19 @@ describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mod
     expect(rest.status).toBe(429)
   })
 
+  it('counts a frame held behind the hello once against the frame rate', async () => {
+    const s = await start({ PARLEY_WS_FRAMES_PER_SECOND: '10' })
+    const user = await createUser(s)
+    const socket = await unopened(s)
+    // The hello and 6 pings right behind it: 7 frames, within 10 per second however long the hello takes.
+    socket.send({ op: 'hello', token: user.auth.tokens.access_token, since: 0 })
+    for (let i = 0; i < 6; i++) socket.send({ op: 'ping' })
+    for (let i = 0; i < 6; i++)
+      expect(await socket.next((frame) => frame.op === 'pong')).toEqual({ op: 'pong' })
+    socket.send({ op: 'ping' })
+    expect(await socket.next((frame) => frame.op === 'pong')).toEqual({ op: 'pong' })
+  })
+
   it('caps open sockets per user across sessions (4006), and frees the slot on close', async () => {
     const s = await start({ PARLEY_WS_MAX_SOCKETS_PER_USER: '2', PARLEY_WS_MAX_SOCKETS_PER_SESSION: '10' })
     const user = await createUser(s)

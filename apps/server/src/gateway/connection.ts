@@ -147,12 +147,12 @@ export class Connection implements DeliveryHost {
    * socket with its code, and an exception is logged, counted and answered (a reply when the frame
    * has a usable id, otherwise close 4007) — never thrown at the process.
    */
-  private onFrame(text: string): void {
+  private onFrame(text: string, held = false): void {
     if (this.closed) return
     this.alive = true
     let refusal: CloseReason | null
     try {
-      refusal = this.handle(text)
+      refusal = this.handle(text, held)
       if (refusal) this.context.frameErrors.inc({ reason: refusal.reason })
     } catch (error) {
       this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway frame failed')
@@ -167,9 +167,12 @@ export class Connection implements DeliveryHost {
     if (refusal) this.close(refusal)
   }
 
-  /** Handles one inbound frame; answers the close reason when the frame ends the connection. */
-  private handle(text: string): CloseReason | null {
-    if (!this.withinRate()) return CLOSE_CODES.rateLimited
+  /**
+   * Handles one inbound frame; answers the close reason when the frame ends the connection. A frame
+   * `held` behind the hello was counted against the frame rate when it arrived, and is not again.
+   */
+  private handle(text: string, held: boolean): CloseReason | null {
+    if (!held && !this.withinRate()) return CLOSE_CODES.rateLimited
     if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE_CODES.tokenExpired
     let parsed: unknown
     try {
@@ -323,6 +326,6 @@ export class Connection implements DeliveryHost {
     this.ready = true
     const early = this.early ?? []
     this.early = null
-    for (const text of early) this.onFrame(text)
+    for (const text of early) this.onFrame(text, true)
   }
 }
