@@ -6,8 +6,6 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { nulBytePath } from '@parley/protocol'
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import secureJson from 'secure-json-parse'
 import type { Deps } from './deps.ts'
@@ -36,21 +34,18 @@ import { userRoutes } from './http/routes/users.routes.ts'
 import { webRoutes } from './http/routes/web.routes.ts'
 import type { App } from './http/types.ts'
 import { enforceLimit } from './limits/enforce.ts'
+import { createAjv } from './validation.ts'
 
 // Paths that load balancers and scrapers hit: never rate limited.
 const UNLIMITED = new Set(['/health', '/health/detailed', '/metrics'])
 
 /**
  * JSON bodies are taken as typed (a number is not a string); query strings and path parameters are
- * text on the wire, so those are coerced to the schema's types.
+ * text on the wire, so those are coerced to the schema's types. Socket request frames are checked by
+ * the same validator as bodies (validation.ts).
  */
 function createValidators() {
-  const make = (coerceTypes: boolean | 'array') => {
-    const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false })
-    addFormats.default(ajv)
-    return ajv
-  }
-  return { body: make(false), url: make('array') }
+  return { body: createAjv(false), url: createAjv('array') }
 }
 
 /** Builds the HTTP app on the given deps. It never listens: main.ts and tests decide where. */

@@ -120,6 +120,34 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
     expect(response.status).toBe(400)
   })
 
+  it('gives a request frame the verdict its REST twin gives: lengths count characters on both', async () => {
+    const other = await createUser(server)
+    const { chat } = await user.client.chats.open(other.id)
+    // 5,001 characters, 10,002 UTF-16 units: within the 10,000-character limit on both transports.
+    const content = '😀'.repeat(5001)
+    const rest = await fetch(`${server.url}/api/chats/${chat.id}/messages`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${user.auth.tokens.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ message_type: 'text', content, client_msg_id: 'len-rest' }),
+    })
+    expect(rest.status).toBe(201)
+    const socket = await open()
+    const fields = { chat_id: chat.id, message_type: 'text', content, client_msg_id: 'len-ws' }
+    expect(await socket.request('message:send', 'len', fields)).toMatchObject({
+      ok: true,
+      data: { created: true, message: { content } },
+    })
+    // One past the limit is refused by both.
+    const over = { ...fields, content: '😀'.repeat(10_001), client_msg_id: 'len-over' }
+    expect(await socket.request('message:send', 'over', over)).toMatchObject({
+      ok: false,
+      error: { code: 'validation_error', details: [{ field: 'content' }] },
+    })
+  })
+
   it('takes prototype keys as field names, and bare JSON values, without a crash', async () => {
     for (const text of ['null', '[]', '5', '"hello"', 'true']) {
       const bare = await open()

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto'
 import { type AccessClaims, CLOSE_CODES, type CloseReason, nulBytePath } from '@parley/protocol'
-import type { TSchema } from '@sinclair/typebox'
-import type { TypeCheck } from '@sinclair/typebox/compiler'
+import type { ValidateFunction } from 'ajv'
 import type { WebSocket } from 'ws'
 import { sessionTopic } from '../actions/sessions.ts'
 import type { Auth } from '../auth/session-auth.ts'
@@ -12,16 +11,10 @@ import type { Ephemeral } from '../realtime/ephemeral.ts'
 import { eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
 import { encodeReplyError, encodeReplyOk, PONG } from '../realtime/wire.ts'
+import { validationDetails } from '../validation.ts'
 import type { AckBatcher } from './ack-batcher.ts'
 import { Delivery, type DeliveryHost } from './delivery.ts'
-import {
-  checkAck,
-  checkHello,
-  checkPing,
-  checkTypingStart,
-  checkTypingStop,
-  validationDetails,
-} from './frames.ts'
+import { checkAck, checkHello, checkPing, checkTypingStart, checkTypingStop } from './frames.ts'
 import { handshake } from './handshake.ts'
 import { REQUEST_TABLE, type RequestRoute } from './requests.ts'
 import type { SocketCounts } from './socket-limits.ts'
@@ -190,7 +183,7 @@ export class Connection implements DeliveryHost {
         this.early.push(text)
         return null
       }
-      if (!checkHello.Check(frame)) return CLOSE_CODES.protocolError
+      if (!checkHello(frame)) return CLOSE_CODES.protocolError
       this.early = []
       void this.hello(frame.token, frame.since)
       return null
@@ -227,15 +220,15 @@ export class Connection implements DeliveryHost {
   }
 
   /** Runs `then` for a frame its schema accepts; otherwise answers (with an id) or closes 4502. */
-  private checked(check: TypeCheck<TSchema>, frame: Frame, then: () => void): CloseReason | null {
+  private checked(check: ValidateFunction, frame: Frame, then: () => void): CloseReason | null {
     const value: unknown = frame
-    if (check.Check(value)) {
+    if (check(value)) {
       then()
       return null
     }
     const id = usableId(frame)
     if (id === null) return CLOSE_CODES.protocolError
-    this.refuse(id, errors.validation(`Invalid ${String(frame.op)} frame`, validationDetails(check, frame)))
+    this.refuse(id, errors.validation(`Invalid ${String(frame.op)} frame`, validationDetails(check.errors)))
     return null
   }
 
@@ -247,8 +240,8 @@ export class Connection implements DeliveryHost {
     if (!route) {
       // An op this server does not know, with an id to answer: refused, the socket stays open.
       this.refuse(id, errors.validation('Unknown op', [{ field: 'op', message: 'Unknown op' }]), 'unknown_op')
-    } else if (!route.check.Check(frame)) {
-      this.refuse(id, errors.validation(`Invalid ${route.op} frame`, validationDetails(route.check, frame)))
+    } else if (!route.check(frame)) {
+      this.refuse(id, errors.validation(`Invalid ${route.op} frame`, validationDetails(route.check.errors)))
     } else void this.run(route, id, frame)
     return null
   }
