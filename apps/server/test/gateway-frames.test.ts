@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { RawSocket } from './helpers/raw-socket.ts'
@@ -179,6 +180,21 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
     })
     expect(rest.status).toBe(400)
     expect(await metric('internal_error')).toBe(before)
+    await stillServes()
+  })
+
+  it('closes on frames the WebSocket layer refuses with codes websocket.md documents', async () => {
+    const documented = fs.readFileSync(new URL('../../../docs/api/websocket.md', import.meta.url), 'utf8')
+    // A text frame that is not UTF-8, and one over PARLEY_WS_MAX_FRAME_BYTES.
+    for (const [payload, code] of [
+      [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 1007],
+      [Buffer.alloc(70_000, 0x20), 1009],
+    ] as const) {
+      const socket = await open()
+      socket.ws.send(payload, { binary: false })
+      expect((await socket.closed).code).toBe(code)
+      expect(documented, `close ${code}`).toMatch(new RegExp(`\\| ${code} +\\| \\(standard\\)`))
+    }
     await stillServes()
   })
 
