@@ -48,7 +48,10 @@ const Settings = {
     default: '50',
     doc: 'Phone-number look-ups (exact-number user search, `POST /api/contacts`) per user per rolling 24 hours.',
   },
-  PARLEY_RATE_LIMIT_PER_IP: { default: '600', doc: 'Requests per minute per client IP.' },
+  PARLEY_RATE_LIMIT_PER_IP: {
+    default: '600',
+    doc: 'Requests per minute per client IP (an IPv6 client by its /64).',
+  },
   PARLEY_RATE_LIMIT_PER_USER: { default: '600', doc: 'Requests per minute per signed-in user.' },
   PARLEY_BODY_LIMIT: { default: '1048576', doc: 'Largest JSON request body, bytes.' },
   PARLEY_CORS_ORIGINS: {
@@ -79,7 +82,7 @@ const Settings = {
   },
   PARLEY_WS_MAX_PENDING_PER_IP: {
     default: '20',
-    doc: 'Sockets that have not sent `hello` yet, per client IP on one node (more: close 4006).',
+    doc: 'Sockets that have not sent `hello` yet, per client IP (IPv6: per /64) on one node (more: close 4006).',
   },
   PARLEY_WS_HEARTBEAT_MS: {
     default: '25000',

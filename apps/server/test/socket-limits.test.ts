@@ -107,6 +107,36 @@ describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mod
     await open(s, user.auth.tokens.access_token)
   })
 
+  it('counts an IPv6 client by its /64 in the pre-hello cap', async () => {
+    const s = await start({ PARLEY_TRUST_PROXY: 'true', PARLEY_WS_MAX_PENDING_PER_IP: '2' })
+    const from = async (address: string) => {
+      const socket = new RawSocket(s.url, { 'x-forwarded-for': address })
+      sockets.push(socket)
+      await new Promise((resolve) => socket.ws.once('open', resolve))
+      return socket
+    }
+    await from('2001:db8:1:2::1')
+    await from('2001:db8:1:2::2')
+    const rotated = await from('2001:db8:1:2:ffff::3')
+    expect(await rotated.closed).toMatchObject({ code: 4006, reason: 'too_many_connections' })
+    // Another /64 is another client.
+    const neighbour = await from('2001:db8:1:3::1')
+    neighbour.send({ op: 'ping' })
+    expect(await neighbour.closed).toMatchObject({ code: 4502 })
+  })
+
+  it('counts an IPv6 client by its /64 in the per-IP request limit', async () => {
+    const s = await start({ PARLEY_TRUST_PROXY: 'true', PARLEY_RATE_LIMIT_PER_IP: '2' })
+    const statuses: number[] = []
+    for (const address of ['2001:db8:9:9::1', '2001:db8:9:9::2', '2001:db8:9:9::3', '2001:db8:9:a::1']) {
+      const response = await fetch(`${s.url}/api/users/search?q=x`, {
+        headers: { 'x-forwarded-for': address },
+      })
+      statuses.push(response.status)
+    }
+    expect(statuses.slice(2)).toEqual([429, 401])
+  })
+
   it('closes a socket that sends no hello within PARLEY_WS_HELLO_TIMEOUT_MS (4005)', async () => {
     const s = await start({ PARLEY_WS_HELLO_TIMEOUT_MS: '200' })
     const silent = await unopened(s)

@@ -6,6 +6,7 @@ import { sessionTopic } from '../actions/sessions.ts'
 import type { Auth } from '../auth/session-auth.ts'
 import type { Deps } from '../deps.ts'
 import { type ApiError, errors } from '../errors.ts'
+import { clientNetwork } from '../limits/client-network.ts'
 import { enforceLimit, userLimitKey } from '../limits/enforce.ts'
 import type { Ephemeral } from '../realtime/ephemeral.ts'
 import { eventsTopic } from '../realtime/ephemeral.ts'
@@ -77,6 +78,8 @@ export class Connection implements DeliveryHost {
   /** The slots this socket holds in the node's counts, released when it leaves them. */
   private pendingSlot = false
   private sessionSlot: string | null = null
+  /** The pre-hello cap counts per client network (an IPv6 /64), not per address. */
+  private readonly network: string
 
   constructor(
     private readonly context: ConnectionContext,
@@ -84,6 +87,7 @@ export class Connection implements DeliveryHost {
     private readonly ip: string,
   ) {
     this.deps = context.deps
+    this.network = clientNetwork(ip)
     this.timers.push(
       setTimeout(() => this.close(CLOSE_CODES.helloTimeout), this.deps.config.wsHelloTimeoutMs),
     )
@@ -93,12 +97,12 @@ export class Connection implements DeliveryHost {
     })
     socket.on('close', () => void this.dispose())
     socket.on('error', () => void this.dispose())
-    this.pendingSlot = context.pendingPerIp.take(ip)
+    this.pendingSlot = context.pendingPerIp.take(this.network)
     if (!this.pendingSlot) this.close(CLOSE_CODES.tooManyConnections)
   }
 
   private releaseSlots(): void {
-    if (this.pendingSlot) this.context.pendingPerIp.release(this.ip)
+    if (this.pendingSlot) this.context.pendingPerIp.release(this.network)
     this.pendingSlot = false
     if (this.sessionSlot !== null) this.context.perSession.release(this.sessionSlot)
     this.sessionSlot = null
