@@ -1,4 +1,6 @@
 import crypto from 'node:crypto'
+import type http from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
@@ -49,6 +51,30 @@ function createValidators() {
   return { body: createAjv(false), url: createAjv('array') }
 }
 
+/**
+ * A connection must send its first request's headers (a WebSocket upgrade's too) within `ms` of opening.
+ * Node holds a connection whose headers stop halfway, or never start, for as long as it stays silent
+ * (its own headersTimeout is checked only while bytes arrive): one client could hold thousands of
+ * sockets that never reach a per-IP limit or socket cap (slowloris). Later requests on a kept-alive
+ * connection are bounded by Node's keepAliveTimeout and headersTimeout (set to the same `ms`).
+ */
+function closeSlowConnections(server: http.Server, ms: number): void {
+  server.headersTimeout = ms
+  const deadlines = new WeakMap<Socket, NodeJS.Timeout>()
+  const met = (socket: Socket) => {
+    clearTimeout(deadlines.get(socket))
+    deadlines.delete(socket)
+  }
+  server.on('connection', (socket: Socket) => {
+    const deadline = setTimeout(() => socket.destroy(), ms)
+    deadline.unref()
+    deadlines.set(socket, deadline)
+    socket.once('close', () => met(socket))
+  })
+  server.on('request', (request: http.IncomingMessage) => met(request.socket))
+  server.on('upgrade', (request: http.IncomingMessage) => met(request.socket))
+}
+
 /** Builds the HTTP app on the given deps. It never listens: main.ts and tests decide where. */
 export async function buildApp(deps: Deps): Promise<App> {
   const validators = createValidators()
@@ -87,6 +113,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       errorOptions,
     ),
   )
+  closeSlowConnections(app.server, deps.config.httpHeadersTimeoutMs)
   app.server.on('checkExpectation', (_request, response) => {
     const apiError = errors.badRequest('Only the 100-continue expectation is supported', 417)
     errorOptions.onError(apiError.code)

@@ -54,6 +54,10 @@ const Settings = {
   },
   PARLEY_RATE_LIMIT_PER_USER: { default: '600', doc: 'Requests per minute per signed-in user.' },
   PARLEY_BODY_LIMIT: { default: '1048576', doc: 'Largest JSON request body, bytes.' },
+  PARLEY_HTTP_HEADERS_TIMEOUT_MS: {
+    default: '10000',
+    doc: 'A connection that has not sent complete request headers within this long is closed (a WebSocket upgrade too), ms.',
+  },
   PARLEY_CORS_ORIGINS: {
     default: '',
     doc: 'Comma-separated origins allowed by CORS; empty means same-origin only, `*` any.',
@@ -139,6 +143,7 @@ const ConfigSchema = Type.Object({
   rateLimitPerIp: Positive,
   rateLimitPerUser: Positive,
   bodyLimit: Type.Integer({ minimum: 1024 }),
+  httpHeadersTimeoutMs: Type.Integer({ minimum: 10 }),
   corsOrigins: Type.Array(Type.String()),
   trustProxy: Type.Boolean(),
   logLevel: Type.Union(
@@ -197,6 +202,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   rateLimitPerIp: 'PARLEY_RATE_LIMIT_PER_IP',
   rateLimitPerUser: 'PARLEY_RATE_LIMIT_PER_USER',
   bodyLimit: 'PARLEY_BODY_LIMIT',
+  httpHeadersTimeoutMs: 'PARLEY_HTTP_HEADERS_TIMEOUT_MS',
   corsOrigins: 'PARLEY_CORS_ORIGINS',
   trustProxy: 'PARLEY_TRUST_PROXY',
   logLevel: 'PARLEY_LOG_LEVEL',
@@ -232,6 +238,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_RATE_LIMIT_PER_IP: 'a whole number, at least 1',
   PARLEY_RATE_LIMIT_PER_USER: 'a whole number, at least 1',
   PARLEY_BODY_LIMIT: 'a whole number of bytes, at least 1024',
+  PARLEY_HTTP_HEADERS_TIMEOUT_MS: 'a whole number of milliseconds, at least 10',
   PARLEY_TRUST_PROXY: 'true or false',
   PARLEY_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   PARLEY_WS_MAX_FRAME_BYTES: 'a whole number of bytes, at least 1024',
@@ -289,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerIp: integer(get('PARLEY_RATE_LIMIT_PER_IP')),
     rateLimitPerUser: integer(get('PARLEY_RATE_LIMIT_PER_USER')),
     bodyLimit: integer(get('PARLEY_BODY_LIMIT')),
+    httpHeadersTimeoutMs: integer(get('PARLEY_HTTP_HEADERS_TIMEOUT_MS')),
     corsOrigins: get('PARLEY_CORS_ORIGINS')
       .split(',')
       .map((origin) => origin.trim())

@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { RawSocket } from './helpers/raw-socket.ts'
@@ -135,6 +136,30 @@ describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mod
       statuses.push(response.status)
     }
     expect(statuses.slice(2)).toEqual([429, 401])
+  })
+
+  it('closes a connection that never finishes its upgrade within PARLEY_HTTP_HEADERS_TIMEOUT_MS', async () => {
+    const s = await start({ PARLEY_HTTP_HEADERS_TIMEOUT_MS: '300', PARLEY_WS_HELLO_TIMEOUT_MS: '60000' })
+    const { port } = new URL(s.url)
+    const slow = (head: string) =>
+      new Promise<string>((resolve) => {
+        const tcp = net.connect(Number(port), '127.0.0.1')
+        let answer = ''
+        tcp.on('data', (chunk) => {
+          answer += chunk.toString()
+        })
+        tcp.on('error', () => {})
+        tcp.on('close', () => resolve(answer))
+        if (head) tcp.write(head)
+      })
+    // Headers that stop halfway, and a connection that never says anything: both are closed.
+    await Promise.all([slow('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'), slow('')])
+    // A socket whose upgrade completed is not: its hello, sent past the deadline, is still answered.
+    const user = await createUser(s)
+    const waiting = await unopened(s)
+    await new Promise<void>((resolve) => setTimeout(resolve, 600))
+    waiting.send({ op: 'hello', token: user.auth.tokens.access_token, since: 0 })
+    expect(await waiting.next((frame) => frame.op === 'ready')).toMatchObject({ op: 'ready' })
   })
 
   it('closes a socket that sends no hello within PARLEY_WS_HELLO_TIMEOUT_MS (4005)', async () => {
