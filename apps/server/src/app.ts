@@ -1,4 +1,6 @@
 import crypto from 'node:crypto'
+import type http from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
@@ -6,8 +8,6 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { nulBytePath } from '@parley/protocol'
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import secureJson from 'secure-json-parse'
 import type { Deps } from './deps.ts'
@@ -36,22 +36,44 @@ import { syncRoutes } from './http/routes/sync.routes.ts'
 import { userRoutes } from './http/routes/users.routes.ts'
 import { webRoutes } from './http/routes/web.routes.ts'
 import type { App } from './http/types.ts'
+import { clientNetwork } from './limits/client-network.ts'
 import { enforceLimit } from './limits/enforce.ts'
+import { createAjv } from './validation.ts'
 
 // Paths that load balancers and scrapers hit: never rate limited.
 const UNLIMITED = new Set(['/health', '/health/detailed', '/metrics'])
 
 /**
  * JSON bodies are taken as typed (a number is not a string); query strings and path parameters are
- * text on the wire, so those are coerced to the schema's types.
+ * text on the wire, so those are coerced to the schema's types. Socket request frames are checked by
+ * the same validator as bodies (validation.ts).
  */
 function createValidators() {
-  const make = (coerceTypes: boolean | 'array') => {
-    const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false })
-    addFormats.default(ajv)
-    return ajv
+  return { body: createAjv(false), url: createAjv('array') }
+}
+
+/**
+ * A connection must send its first request's headers (a WebSocket upgrade's too) within `ms` of opening.
+ * Node holds a connection whose headers stop halfway, or never start, for as long as it stays silent
+ * (its own headersTimeout is checked only while bytes arrive): one client could hold thousands of
+ * sockets that never reach a per-IP limit or socket cap (slowloris). Later requests on a kept-alive
+ * connection are bounded by Node's keepAliveTimeout and headersTimeout (set to the same `ms`).
+ */
+function closeSlowConnections(server: http.Server, ms: number): void {
+  server.headersTimeout = ms
+  const deadlines = new WeakMap<Socket, NodeJS.Timeout>()
+  const met = (socket: Socket) => {
+    clearTimeout(deadlines.get(socket))
+    deadlines.delete(socket)
   }
-  return { body: make(false), url: make('array') }
+  server.on('connection', (socket: Socket) => {
+    const deadline = setTimeout(() => socket.destroy(), ms)
+    deadline.unref()
+    deadlines.set(socket, deadline)
+    socket.once('close', () => met(socket))
+  })
+  server.on('request', (request: http.IncomingMessage) => met(request.socket))
+  server.on('upgrade', (request: http.IncomingMessage) => met(request.socket))
 }
 
 /** Builds the HTTP app on the given deps. It never listens: main.ts and tests decide where. */
@@ -92,6 +114,7 @@ export async function buildApp(deps: Deps): Promise<App> {
       errorOptions,
     ),
   )
+  closeSlowConnections(app.server, deps.config.httpHeadersTimeoutMs)
   app.server.on('checkExpectation', (_request, response) => {
     const apiError = errors.badRequest('Only the 100-continue expectation is supported', 417)
     errorOptions.onError(apiError.code)
@@ -133,7 +156,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   // After helmet and cors, so a 429 still carries security headers and CORS (a browser can read it).
   app.addHook('onRequest', async (request) => {
     if (!UNLIMITED.has(request.url.split('?')[0] ?? '')) {
-      await enforceLimit(deps, `ip:${request.ip}`, deps.config.rateLimitPerIp)
+      await enforceLimit(deps, `ip:${clientNetwork(request.ip)}`, deps.config.rateLimitPerIp)
     }
   })
 

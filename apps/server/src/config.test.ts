@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       rateLimitPerIp: 600,
       rateLimitPerUser: 600,
       bodyLimit: 1_048_576,
+      httpHeadersTimeoutMs: 10_000,
       corsOrigins: [],
       trustProxy: false,
       logLevel: 'info',

@@ -48,9 +48,16 @@ const Settings = {
     default: '50',
     doc: 'Phone-number look-ups (exact-number user search, `POST /api/contacts`) per user per rolling 24 hours.',
   },
-  PARLEY_RATE_LIMIT_PER_IP: { default: '600', doc: 'Requests per minute per client IP.' },
+  PARLEY_RATE_LIMIT_PER_IP: {
+    default: '600',
+    doc: 'Requests per minute per client IP (an IPv6 client by its /64).',
+  },
   PARLEY_RATE_LIMIT_PER_USER: { default: '600', doc: 'Requests per minute per signed-in user.' },
   PARLEY_BODY_LIMIT: { default: '1048576', doc: 'Largest JSON request body, bytes.' },
+  PARLEY_HTTP_HEADERS_TIMEOUT_MS: {
+    default: '10000',
+    doc: 'A connection that has not sent complete request headers within this long is closed (a WebSocket upgrade too), ms.',
+  },
   PARLEY_CORS_ORIGINS: {
     default: '',
     doc: 'Comma-separated origins allowed by CORS; empty means same-origin only, `*` any.',
@@ -79,7 +86,7 @@ const Settings = {
   },
   PARLEY_WS_MAX_PENDING_PER_IP: {
     default: '20',
-    doc: 'Sockets that have not sent `hello` yet, per client IP on one node (more: close 4006).',
+    doc: 'Sockets that have not sent `hello` yet, per client IP (IPv6: per /64) on one node (more: close 4006).',
   },
   PARLEY_WS_HEARTBEAT_MS: {
     default: '25000',
@@ -140,6 +147,7 @@ const ConfigSchema = Type.Object({
   rateLimitPerIp: Positive,
   rateLimitPerUser: Positive,
   bodyLimit: Type.Integer({ minimum: 1024 }),
+  httpHeadersTimeoutMs: Type.Integer({ minimum: 10 }),
   corsOrigins: Type.Array(Type.String()),
   trustProxy: Type.Boolean(),
   logLevel: Type.Union(
@@ -199,6 +207,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   rateLimitPerIp: 'PARLEY_RATE_LIMIT_PER_IP',
   rateLimitPerUser: 'PARLEY_RATE_LIMIT_PER_USER',
   bodyLimit: 'PARLEY_BODY_LIMIT',
+  httpHeadersTimeoutMs: 'PARLEY_HTTP_HEADERS_TIMEOUT_MS',
   corsOrigins: 'PARLEY_CORS_ORIGINS',
   trustProxy: 'PARLEY_TRUST_PROXY',
   logLevel: 'PARLEY_LOG_LEVEL',
@@ -235,6 +244,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_RATE_LIMIT_PER_IP: 'a whole number, at least 1',
   PARLEY_RATE_LIMIT_PER_USER: 'a whole number, at least 1',
   PARLEY_BODY_LIMIT: 'a whole number of bytes, at least 1024',
+  PARLEY_HTTP_HEADERS_TIMEOUT_MS: 'a whole number of milliseconds, at least 10',
   PARLEY_TRUST_PROXY: 'true or false',
   PARLEY_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   PARLEY_WS_MAX_FRAME_BYTES: 'a whole number of bytes, at least 1024',
@@ -293,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerIp: integer(get('PARLEY_RATE_LIMIT_PER_IP')),
     rateLimitPerUser: integer(get('PARLEY_RATE_LIMIT_PER_USER')),
     bodyLimit: integer(get('PARLEY_BODY_LIMIT')),
+    httpHeadersTimeoutMs: integer(get('PARLEY_HTTP_HEADERS_TIMEOUT_MS')),
     corsOrigins: get('PARLEY_CORS_ORIGINS')
       .split(',')
       .map((origin) => origin.trim())

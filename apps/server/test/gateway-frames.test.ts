@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { RawSocket } from './helpers/raw-socket.ts'
@@ -120,11 +121,79 @@ describe.each(MODES)('gateway: no frame takes down more than its own socket (%s)
     expect(response.status).toBe(400)
   })
 
+  it('gives a request frame the verdict its REST twin gives: lengths count characters on both', async () => {
+    const other = await createUser(server)
+    const { chat } = await user.client.chats.open(other.id)
+    // 5,001 characters, 10,002 UTF-16 units: within the 10,000-character limit on both transports.
+    const content = '😀'.repeat(5001)
+    const rest = await fetch(`${server.url}/api/chats/${chat.id}/messages`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${user.auth.tokens.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ message_type: 'text', content, client_msg_id: 'len-rest' }),
+    })
+    expect(rest.status).toBe(201)
+    const socket = await open()
+    const fields = { chat_id: chat.id, message_type: 'text', content, client_msg_id: 'len-ws' }
+    expect(await socket.request('message:send', 'len', fields)).toMatchObject({
+      ok: true,
+      data: { created: true, message: { content } },
+    })
+    // One past the limit is refused by both.
+    const over = { ...fields, content: '😀'.repeat(10_001), client_msg_id: 'len-over' }
+    expect(await socket.request('message:send', 'over', over)).toMatchObject({
+      ok: false,
+      error: { code: 'validation_error', details: [{ field: 'content' }] },
+    })
+  })
+
   it('takes prototype keys as field names, and bare JSON values, without a crash', async () => {
     for (const text of ['null', '[]', '5', '"hello"', 'true']) {
       const bare = await open()
       bare.send(text)
       expect((await bare.closed).code).toBe(4502)
+    }
+    await stillServes()
+  })
+
+  it('refuses a frame nested as deep as its bytes allow, on both transports, rather than failing on it', async () => {
+    const before = await metric('internal_error')
+    // 20,000 levels in 40 KB: under the frame and body limits, deeper than a recursive walk can go.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+    const socket = await open()
+    socket.send(`{"op":"message:edit","id":"deep","message_id":1,"content":"x","x":${deep}}`)
+    expect(await socket.next((frame) => frame.op === 'reply' && frame.id === 'deep')).toMatchObject({
+      ok: false,
+      error: { code: 'validation_error' },
+    })
+    socket.send(`{"op":"ping","x":${deep}}`)
+    expect(await socket.closed).toMatchObject({ code: 4502, reason: 'protocol_error' })
+    const rest = await fetch(`${server.url}/api/messages/1`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${user.auth.tokens.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: `{"content":"x","x":${deep}}`,
+    })
+    expect(rest.status).toBe(400)
+    expect(await metric('internal_error')).toBe(before)
+    await stillServes()
+  })
+
+  it('closes on frames the WebSocket layer refuses with codes websocket.md documents', async () => {
+    const documented = fs.readFileSync(new URL('../../../docs/api/websocket.md', import.meta.url), 'utf8')
+    // A text frame that is not UTF-8, and one over PARLEY_WS_MAX_FRAME_BYTES.
+    for (const [payload, code] of [
+      [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 1007],
+      [Buffer.alloc(70_000, 0x20), 1009],
+    ] as const) {
+      const socket = await open()
+      socket.ws.send(payload, { binary: false })
+      expect((await socket.closed).code).toBe(code)
+      expect(documented, `close ${code}`).toMatch(new RegExp(`\\| ${code} +\\| \\(standard\\)`))
     }
     await stillServes()
   })

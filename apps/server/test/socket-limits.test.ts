@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
 import { RawSocket } from './helpers/raw-socket.ts'
@@ -53,6 +54,19 @@ describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mod
     expect(rest.status).toBe(429)
   })
 
+  it('counts a frame held behind the hello once against the frame rate', async () => {
+    const s = await start({ PARLEY_WS_FRAMES_PER_SECOND: '10' })
+    const user = await createUser(s)
+    const socket = await unopened(s)
+    // The hello and 6 pings right behind it: 7 frames, within 10 per second however long the hello takes.
+    socket.send({ op: 'hello', token: user.auth.tokens.access_token, since: 0 })
+    for (let i = 0; i < 6; i++) socket.send({ op: 'ping' })
+    for (let i = 0; i < 6; i++)
+      expect(await socket.next((frame) => frame.op === 'pong')).toEqual({ op: 'pong' })
+    socket.send({ op: 'ping' })
+    expect(await socket.next((frame) => frame.op === 'pong')).toEqual({ op: 'pong' })
+  })
+
   it('caps open sockets per user across sessions (4006), and frees the slot on close', async () => {
     const s = await start({ PARLEY_WS_MAX_SOCKETS_PER_USER: '2', PARLEY_WS_MAX_SOCKETS_PER_SESSION: '10' })
     const user = await createUser(s)
@@ -92,6 +106,60 @@ describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mod
     waiting.send({ op: 'hello', token: user.auth.tokens.access_token, since: 0 })
     await waiting.next((frame) => frame.op === 'ready')
     await open(s, user.auth.tokens.access_token)
+  })
+
+  it('counts an IPv6 client by its /64 in the pre-hello cap', async () => {
+    const s = await start({ PARLEY_TRUST_PROXY: 'true', PARLEY_WS_MAX_PENDING_PER_IP: '2' })
+    const from = async (address: string) => {
+      const socket = new RawSocket(s.url, { 'x-forwarded-for': address })
+      sockets.push(socket)
+      await new Promise((resolve) => socket.ws.once('open', resolve))
+      return socket
+    }
+    await from('2001:db8:1:2::1')
+    await from('2001:db8:1:2::2')
+    const rotated = await from('2001:db8:1:2:ffff::3')
+    expect(await rotated.closed).toMatchObject({ code: 4006, reason: 'too_many_connections' })
+    // Another /64 is another client.
+    const neighbour = await from('2001:db8:1:3::1')
+    neighbour.send({ op: 'ping' })
+    expect(await neighbour.closed).toMatchObject({ code: 4502 })
+  })
+
+  it('counts an IPv6 client by its /64 in the per-IP request limit', async () => {
+    const s = await start({ PARLEY_TRUST_PROXY: 'true', PARLEY_RATE_LIMIT_PER_IP: '2' })
+    const statuses: number[] = []
+    for (const address of ['2001:db8:9:9::1', '2001:db8:9:9::2', '2001:db8:9:9::3', '2001:db8:9:a::1']) {
+      const response = await fetch(`${s.url}/api/users/search?q=x`, {
+        headers: { 'x-forwarded-for': address },
+      })
+      statuses.push(response.status)
+    }
+    expect(statuses.slice(2)).toEqual([429, 401])
+  })
+
+  it('closes a connection that never finishes its upgrade within PARLEY_HTTP_HEADERS_TIMEOUT_MS', async () => {
+    const s = await start({ PARLEY_HTTP_HEADERS_TIMEOUT_MS: '300', PARLEY_WS_HELLO_TIMEOUT_MS: '60000' })
+    const { port } = new URL(s.url)
+    const slow = (head: string) =>
+      new Promise<string>((resolve) => {
+        const tcp = net.connect(Number(port), '127.0.0.1')
+        let answer = ''
+        tcp.on('data', (chunk) => {
+          answer += chunk.toString()
+        })
+        tcp.on('error', () => {})
+        tcp.on('close', () => resolve(answer))
+        if (head) tcp.write(head)
+      })
+    // Headers that stop halfway, and a connection that never says anything: both are closed.
+    await Promise.all([slow('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'), slow('')])
+    // A socket whose upgrade completed is not: its hello, sent past the deadline, is still answered.
+    const user = await createUser(s)
+    const waiting = await unopened(s)
+    await new Promise<void>((resolve) => setTimeout(resolve, 600))
+    waiting.send({ op: 'hello', token: user.auth.tokens.access_token, since: 0 })
+    expect(await waiting.next((frame) => frame.op === 'ready')).toMatchObject({ op: 'ready' })
   })
 
   it('closes a socket that sends no hello within PARLEY_WS_HELLO_TIMEOUT_MS (4005)', async () => {

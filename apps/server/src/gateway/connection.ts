@@ -1,27 +1,21 @@
 import crypto from 'node:crypto'
 import { type AccessClaims, CLOSE_CODES, type CloseReason, nulBytePath } from '@parley/protocol'
-import type { TSchema } from '@sinclair/typebox'
-import type { TypeCheck } from '@sinclair/typebox/compiler'
+import type { ValidateFunction } from 'ajv'
 import type { WebSocket } from 'ws'
 import { sessionTopic } from '../actions/sessions.ts'
 import type { Auth } from '../auth/session-auth.ts'
 import type { Deps } from '../deps.ts'
 import { type ApiError, errors } from '../errors.ts'
+import { clientNetwork } from '../limits/client-network.ts'
 import { enforceLimit, userLimitKey } from '../limits/enforce.ts'
 import type { Ephemeral } from '../realtime/ephemeral.ts'
 import { eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
 import { encodeReplyError, encodeReplyOk, PONG } from '../realtime/wire.ts'
+import { validationDetails } from '../validation.ts'
 import type { AckBatcher } from './ack-batcher.ts'
 import { Delivery, type DeliveryHost } from './delivery.ts'
-import {
-  checkAck,
-  checkHello,
-  checkPing,
-  checkTypingStart,
-  checkTypingStop,
-  validationDetails,
-} from './frames.ts'
+import { checkAck, checkHello, checkPing, checkTypingStart, checkTypingStop } from './frames.ts'
 import { handshake } from './handshake.ts'
 import { REQUEST_TABLE, type RequestRoute } from './requests.ts'
 import type { SocketCounts } from './socket-limits.ts'
@@ -84,6 +78,8 @@ export class Connection implements DeliveryHost {
   /** The slots this socket holds in the node's counts, released when it leaves them. */
   private pendingSlot = false
   private sessionSlot: string | null = null
+  /** The pre-hello cap counts per client network (an IPv6 /64), not per address. */
+  private readonly network: string
 
   constructor(
     private readonly context: ConnectionContext,
@@ -91,6 +87,7 @@ export class Connection implements DeliveryHost {
     private readonly ip: string,
   ) {
     this.deps = context.deps
+    this.network = clientNetwork(ip)
     this.timers.push(
       setTimeout(() => this.close(CLOSE_CODES.helloTimeout), this.deps.config.wsHelloTimeoutMs),
     )
@@ -100,12 +97,12 @@ export class Connection implements DeliveryHost {
     })
     socket.on('close', () => void this.dispose())
     socket.on('error', () => void this.dispose())
-    this.pendingSlot = context.pendingPerIp.take(ip)
+    this.pendingSlot = context.pendingPerIp.take(this.network)
     if (!this.pendingSlot) this.close(CLOSE_CODES.tooManyConnections)
   }
 
   private releaseSlots(): void {
-    if (this.pendingSlot) this.context.pendingPerIp.release(this.ip)
+    if (this.pendingSlot) this.context.pendingPerIp.release(this.network)
     this.pendingSlot = false
     if (this.sessionSlot !== null) this.context.perSession.release(this.sessionSlot)
     this.sessionSlot = null
@@ -147,12 +144,12 @@ export class Connection implements DeliveryHost {
    * socket with its code, and an exception is logged, counted and answered (a reply when the frame
    * has a usable id, otherwise close 4007) — never thrown at the process.
    */
-  private onFrame(text: string): void {
+  private onFrame(text: string, held = false): void {
     if (this.closed) return
     this.alive = true
     let refusal: CloseReason | null
     try {
-      refusal = this.handle(text)
+      refusal = this.handle(text, held)
       if (refusal) this.context.frameErrors.inc({ reason: refusal.reason })
     } catch (error) {
       this.deps.log.error({ err: error, user_id: this.auth?.userId }, 'gateway frame failed')
@@ -167,9 +164,12 @@ export class Connection implements DeliveryHost {
     if (refusal) this.close(refusal)
   }
 
-  /** Handles one inbound frame; answers the close reason when the frame ends the connection. */
-  private handle(text: string): CloseReason | null {
-    if (!this.withinRate()) return CLOSE_CODES.rateLimited
+  /**
+   * Handles one inbound frame; answers the close reason when the frame ends the connection. A frame
+   * `held` behind the hello was counted against the frame rate when it arrived, and is not again.
+   */
+  private handle(text: string, held: boolean): CloseReason | null {
+    if (!held && !this.withinRate()) return CLOSE_CODES.rateLimited
     if (this.claims && this.deps.clock.now() >= this.claims.exp * 1000) return CLOSE_CODES.tokenExpired
     let parsed: unknown
     try {
@@ -187,7 +187,7 @@ export class Connection implements DeliveryHost {
         this.early.push(text)
         return null
       }
-      if (!checkHello.Check(frame)) return CLOSE_CODES.protocolError
+      if (!checkHello(frame)) return CLOSE_CODES.protocolError
       this.early = []
       void this.hello(frame.token, frame.since)
       return null
@@ -224,15 +224,15 @@ export class Connection implements DeliveryHost {
   }
 
   /** Runs `then` for a frame its schema accepts; otherwise answers (with an id) or closes 4502. */
-  private checked(check: TypeCheck<TSchema>, frame: Frame, then: () => void): CloseReason | null {
+  private checked(check: ValidateFunction, frame: Frame, then: () => void): CloseReason | null {
     const value: unknown = frame
-    if (check.Check(value)) {
+    if (check(value)) {
       then()
       return null
     }
     const id = usableId(frame)
     if (id === null) return CLOSE_CODES.protocolError
-    this.refuse(id, errors.validation(`Invalid ${String(frame.op)} frame`, validationDetails(check, frame)))
+    this.refuse(id, errors.validation(`Invalid ${String(frame.op)} frame`, validationDetails(check.errors)))
     return null
   }
 
@@ -244,8 +244,8 @@ export class Connection implements DeliveryHost {
     if (!route) {
       // An op this server does not know, with an id to answer: refused, the socket stays open.
       this.refuse(id, errors.validation('Unknown op', [{ field: 'op', message: 'Unknown op' }]), 'unknown_op')
-    } else if (!route.check.Check(frame)) {
-      this.refuse(id, errors.validation(`Invalid ${route.op} frame`, validationDetails(route.check, frame)))
+    } else if (!route.check(frame)) {
+      this.refuse(id, errors.validation(`Invalid ${route.op} frame`, validationDetails(route.check.errors)))
     } else void this.run(route, id, frame)
     return null
   }
@@ -323,6 +323,6 @@ export class Connection implements DeliveryHost {
     this.ready = true
     const early = this.early ?? []
     this.early = null
-    for (const text of early) this.onFrame(text)
+    for (const text of early) this.onFrame(text, true)
   }
 }

@@ -5,8 +5,7 @@ import {
   type SocketRequestOp,
   type SocketRequests,
 } from '@parley/protocol'
-import type { TSchema } from '@sinclair/typebox'
-import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
+import type { ValidateFunction } from 'ajv'
 import { chatForMember, messageForMember } from '../access/chats.ts'
 import { deleteMessage, editMessage } from '../actions/message-ops.ts'
 import { markRead, sendMessage } from '../actions/messages.ts'
@@ -14,6 +13,7 @@ import { addReaction, removeReaction } from '../actions/reactions.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { iso } from '../presenters/time.ts'
+import { compileFrame } from './frames.ts'
 
 type Handler<K extends SocketRequestOp> = (
   deps: Deps,
@@ -59,7 +59,7 @@ const HANDLERS: { [K in SocketRequestOp]: Handler<K> } = {
 /** One row of the request table: the op's compiled frame schema and its handler. */
 export interface RequestRoute {
   op: SocketRequestOp
-  check: TypeCheck<TSchema>
+  check: ValidateFunction
   /** Runs a frame that passed `check`. */
   run(deps: Deps, userId: number, frame: unknown): Promise<SocketRequests[SocketRequestOp]['data']>
 }
@@ -68,7 +68,7 @@ function route<K extends SocketRequestOp>(op: K): RequestRoute {
   const handler: Handler<K> = HANDLERS[op]
   return {
     op,
-    check: TypeCompiler.Compile(SOCKET_REQUESTS[op].frame),
+    check: compileFrame(SOCKET_REQUESTS[op].frame),
     run: (deps, userId, frame) => handler(deps, userId, frame as RequestFrameOf<K>),
   }
 }

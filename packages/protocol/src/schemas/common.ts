@@ -73,16 +73,33 @@ export function cleanText(text: string): string {
 /**
  * The path (`a.b.0`) of the first string or key holding a NUL byte, or null. No Parley text may hold
  * one: PostgreSQL cannot store it, and no person types it. Both transports refuse such input before it
- * is validated, so it never reaches a query.
+ * is validated, so it never reaches a query. Walks with its own stack, not by recursion: a parsed body
+ * may nest as deep as its bytes allow, and no depth may overflow the call stack (a 500, a 4007).
  */
-export function nulBytePath(value: unknown, path: string[] = []): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(value)' : null
-  if (typeof value !== 'object' || value === null) return null
-  for (const [key, item] of Object.entries(value)) {
-    const at = [...path, key.replaceAll('\u0000', '\\0')]
-    if (key.includes('\u0000')) return at.join('.')
-    const found = nulBytePath(item, at)
-    if (found !== null) return found
+export function nulBytePath(value: unknown): string | null {
+  type Visit = { value: unknown; key: string; parent: Visit | null }
+  const pathOf = (visit: Visit): string => {
+    const keys: string[] = []
+    for (let at: Visit | null = visit; at?.parent; at = at.parent)
+      keys.push(at.key.replaceAll('\u0000', '\\0'))
+    return keys.reverse().join('.') || '(value)'
+  }
+  const stack: Visit[] = [{ value, key: '', parent: null }]
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    const current = visit.value
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return pathOf(visit)
+      continue
+    }
+    if (typeof current !== 'object' || current === null) continue
+    const entries = Object.entries(current)
+    // Pushed in reverse so the first entry is visited first, as a recursive walk would.
+    for (let i = entries.length - 1; i >= 0; i -= 1) {
+      const [key, item] = entries[i] as [string, unknown]
+      const child = { value: item, key, parent: visit }
+      if (key.includes('\u0000')) return pathOf(child)
+      stack.push(child)
+    }
   }
   return null
 }

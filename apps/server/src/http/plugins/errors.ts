@@ -4,6 +4,7 @@ import { ERROR_CODES } from '@parley/protocol'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay from 'find-my-way'
 import { ApiError, errors } from '../../errors.ts'
+import { validationDetails } from '../../validation.ts'
 import type { App } from '../types.ts'
 
 /**
@@ -56,15 +57,7 @@ export function toApiError(
   if (error instanceof ApiError) return error
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
-    const details = fastifyError.validation.map((issue) => {
-      // Ajv names a missing or unexpected property in params, relative to the object at instancePath.
-      const property = issue.params?.missingProperty ?? issue.params?.additionalProperty
-      const path = [
-        ...issue.instancePath.split('/').filter(Boolean),
-        ...(typeof property === 'string' ? [property] : []),
-      ]
-      return { field: path.length > 0 ? path.join('.') : null, message: issue.message }
-    })
+    const details = validationDetails(fastifyError.validation)
     const where = fastifyError.validationContext ?? 'request'
     return errors.validation(
       `Invalid ${where}: ${details.map((d) => `${d.field ?? where} ${d.message}`).join('; ')}`,
