@@ -54,6 +54,20 @@ describe.each(MODES)('socket limits: one request budget, socket caps (%s)', (mod
     expect(rest.status).toBe(429)
   })
 
+  it("spends the user's budget on each typing look-up, so typing into chat after chat is no query flood", async () => {
+    const s = await start({ PARLEY_RATE_LIMIT_PER_USER: '5' })
+    const user = await createUser(s)
+    const socket = await open(s, user.auth.tokens.access_token)
+    // Chats the user is not in: each frame would cost membership queries.
+    for (let chatId = 900_001; chatId <= 900_005; chatId++)
+      socket.send({ op: 'typing:start', chat_id: chatId })
+    // The pong comes back once the frames before it were handled, and so their look-ups had begun.
+    socket.send({ op: 'ping' })
+    await socket.next((frame) => frame.op === 'pong')
+    const refused = await socket.request('message:edit', 'after-typing', { message_id: 1, content: 'x' })
+    expect(refused).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
+  })
+
   it('counts a frame held behind the hello once against the frame rate', async () => {
     const s = await start({ PARLEY_WS_FRAMES_PER_SECOND: '10' })
     const user = await createUser(s)
