@@ -75,14 +75,31 @@ export function cleanText(text: string): string {
  * one: PostgreSQL cannot store it, and no person types it. Both transports refuse such input before it
  * is validated, so it never reaches a query.
  */
-export function nulBytePath(value: unknown, path: string[] = []): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(value)' : null
-  if (typeof value !== 'object' || value === null) return null
-  for (const [key, item] of Object.entries(value)) {
-    const at = [...path, key.replaceAll('\u0000', '\\0')]
-    if (key.includes('\u0000')) return at.join('.')
-    const found = nulBytePath(item, at)
-    if (found !== null) return found
+export function nulBytePath(value: unknown): string | null {
+  // An explicit stack, not recursion: a body nested 100,000 deep must not overflow the call stack.
+  // Each entry links to its parent, so the path is built only for the NUL that is found.
+  type Entry = { value: unknown; key: string; parent: Entry | null }
+  const pathOf = (entry: Entry | null): string => {
+    const keys: string[] = []
+    for (let at = entry; at !== null && at.parent !== null; at = at.parent) keys.push(at.key)
+    return keys.reverse().join('.') || '(value)'
+  }
+  const pending: Entry[] = [{ value, key: '', parent: null }]
+  for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
+    const item = entry.value
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return pathOf(entry)
+      continue
+    }
+    if (typeof item !== 'object' || item === null) continue
+    const children = Object.entries(item)
+    // Depth first, in key order: the first NUL found is the first one a reader meets.
+    for (let index = children.length - 1; index >= 0; index -= 1) {
+      const [key, child] = children[index] as [string, unknown]
+      const at: Entry = { value: child, key: key.replaceAll('\u0000', '\\0'), parent: entry }
+      if (key.includes('\u0000')) return pathOf(at)
+      pending.push(at)
+    }
   }
   return null
 }
