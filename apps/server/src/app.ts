@@ -5,7 +5,7 @@ import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { nulBytePath } from '@parley/protocol'
+import { loneSurrogatePath, nulBytePath } from '@parley/protocol'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
@@ -136,7 +136,8 @@ export async function buildApp(deps: Deps): Promise<App> {
     }
   })
 
-  // Before any schema: a NUL byte in any string of the body, query or path is refused here, once.
+  // Before any schema: a NUL byte or an unpaired surrogate in any string of the body, query or path is
+  // refused here, once.
   app.addHook('preValidation', async (request) => {
     for (const [part, value] of [
       ['params', request.params],
@@ -147,6 +148,12 @@ export async function buildApp(deps: Deps): Promise<App> {
       if (field !== null) {
         throw errors.validation(`Invalid ${part}: ${field} must not contain a NUL byte`, [
           { field, message: 'must not contain a NUL byte (U+0000)' },
+        ])
+      }
+      const unpaired = loneSurrogatePath(value)
+      if (unpaired !== null) {
+        throw errors.validation(`Invalid ${part}: ${unpaired} must be well-formed Unicode`, [
+          { field: unpaired, message: 'must not contain an unpaired surrogate (U+D800–U+DFFF)' },
         ])
       }
     }

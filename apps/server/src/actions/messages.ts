@@ -1,4 +1,4 @@
-import type { Message, SendMessageBody } from '@parley/protocol'
+import { cleanText, type Message, type SendMessageBody } from '@parley/protocol'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -28,13 +28,21 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
         throw errors.validation('A location message needs location', [
           { field: 'location', message: 'is required' },
         ])
-      return { content: body.content?.trim() || null, payload: JSON.stringify({ location: body.location }) }
+      {
+        // Names are stored as every name is: NFC, trimmed.
+        const { name, ...place } = body.location
+        const location = name === undefined ? place : { ...place, name: cleanText(name) }
+        return { content: body.content?.trim() || null, payload: JSON.stringify({ location }) }
+      }
     case 'contact':
       if (!body.contact)
         throw errors.validation('A contact message needs contact', [
           { field: 'contact', message: 'is required' },
         ])
-      return { content: body.content?.trim() || null, payload: JSON.stringify({ contact: body.contact }) }
+      {
+        const contact = { ...body.contact, name: cleanText(body.contact.name) }
+        return { content: body.content?.trim() || null, payload: JSON.stringify({ contact }) }
+      }
   }
 }
 

@@ -71,13 +71,11 @@ export function cleanText(text: string): string {
 }
 
 /**
- * The path (`a.b.0`) of the first string or key holding a NUL byte, or null. No Parley text may hold
- * one: PostgreSQL cannot store it, and no person types it. Both transports refuse such input before it
- * is validated, so it never reaches a query.
+ * The path (`a.b.0`) of the first string or key that `refused` matches, or null (`(value)` for the value
+ * itself). Walks with an explicit stack, not recursion: a body nested 100,000 deep must not overflow the
+ * call stack. Each entry links to its parent, so a path is built only for the string that is found.
  */
-export function nulBytePath(value: unknown): string | null {
-  // An explicit stack, not recursion: a body nested 100,000 deep must not overflow the call stack.
-  // Each entry links to its parent, so the path is built only for the NUL that is found.
+function refusedStringPath(value: unknown, refused: (text: string) => boolean): string | null {
   type Entry = { value: unknown; key: string; parent: Entry | null }
   const pathOf = (entry: Entry | null): string => {
     const keys: string[] = []
@@ -88,18 +86,40 @@ export function nulBytePath(value: unknown): string | null {
   for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
     const item = entry.value
     if (typeof item === 'string') {
-      if (item.includes('\u0000')) return pathOf(entry)
+      if (refused(item)) return pathOf(entry)
       continue
     }
     if (typeof item !== 'object' || item === null) continue
     const children = Object.entries(item)
-    // Depth first, in key order: the first NUL found is the first one a reader meets.
+    // Depth first, in key order: the first string found is the first one a reader meets.
     for (let index = children.length - 1; index >= 0; index -= 1) {
       const [key, child] = children[index] as [string, unknown]
       const at: Entry = { value: child, key: key.replaceAll('\u0000', '\\0'), parent: entry }
-      if (key.includes('\u0000')) return pathOf(at)
+      if (refused(key)) return pathOf(at)
       pending.push(at)
     }
   }
   return null
+}
+
+/**
+ * The path (`a.b.0`) of the first string or key holding a NUL byte, or null. No Parley text may hold
+ * one: PostgreSQL cannot store it, and no person types it. Both transports refuse such input before it
+ * is validated, so it never reaches a query.
+ */
+export function nulBytePath(value: unknown): string | null {
+  return refusedStringPath(value, (text) => text.includes('\u0000'))
+}
+
+/** Half of a UTF-16 surrogate pair standing alone (the `u` flag reads a whole pair as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/**
+ * The path of the first string or key that is not well-formed Unicode (an unpaired UTF-16 surrogate,
+ * `"\ud800"` in JSON), or null. No encoding can store one: SQLite and PostgreSQL would keep U+FFFD
+ * instead of what was sent, and names would dodge their checks. Both transports refuse such input
+ * before it is validated.
+ */
+export function loneSurrogatePath(value: unknown): string | null {
+  return refusedStringPath(value, (text) => LONE_SURROGATE.test(text))
 }
