@@ -64,7 +64,10 @@ export async function buildApp(deps: Deps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
-    trustProxy: deps.config.trustProxy,
+    // One hop (the peer is the proxy): the client is the address that proxy appended, the last
+    // X-Forwarded-For entry. `true` would take the first entry, which the client writes itself: a forged
+    // `X-Forwarded-For: 127.0.0.1` would pass for local and every request could pick its own IP.
+    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID()
