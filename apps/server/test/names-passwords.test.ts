@@ -19,8 +19,20 @@ const REFUSED_NAMES: Record<string, string> = {
   'zero-width spaces only': '\u200B\u200B',
   'a Hangul filler only': '\u3164',
   'spaces only': '   ',
+  'invisible tag characters only': '\u{E0041}\u{E0064}\u{E0061}',
+  'a variation selector beyond the BMP only': '\u{E0100}',
+  'a Braille blank only': '\u2800',
+  'a combining mark only': '\u0301',
 }
-const ACCEPTED_NAMES = ['Ada Lovelace', 'Zoë 👩‍💻', '李雷', 'مريم', 'דנה כהן', 'क्षत्रिय']
+const ACCEPTED_NAMES = [
+  'Ada Lovelace',
+  'Zoë 👩‍💻',
+  '李雷',
+  'مريم',
+  'דנה כהן',
+  'क्षत्रिय',
+  'Ailsa \u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}',
+]
 
 describe.each(MODES)('names and passwords (%s)', (mode) => {
   let server: TestServer

@@ -1,4 +1,4 @@
-import { cleanText, type Message, type SendMessageBody } from '@parley/protocol'
+import type { Message, SendMessageBody } from '@parley/protocol'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -9,6 +9,7 @@ import { MessageRepository } from '../store/message.repository.ts'
 import type { ChatMemberRow, ChatRow, MessageRow } from '../store/schema.ts'
 import { blockedRecipients } from './chats.ts'
 import { commit } from './commit.ts'
+import { cleanName } from './names.ts'
 
 type MessageDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
 
@@ -31,7 +32,7 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
       {
         // Names are stored as every name is: NFC, trimmed.
         const { name, ...place } = body.location
-        const location = name === undefined ? place : { ...place, name: cleanText(name) }
+        const location = name === undefined ? place : { ...place, name: cleanName(name, 'location.name') }
         return { content: body.content?.trim() || null, payload: JSON.stringify({ location }) }
       }
     case 'contact':
@@ -40,7 +41,12 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
           { field: 'contact', message: 'is required' },
         ])
       {
-        const contact = { ...body.contact, name: cleanText(body.contact.name) }
+        const { phone_number: phone, ...card } = body.contact
+        const contact = {
+          ...card,
+          name: cleanName(card.name, 'contact.name'),
+          ...(phone === undefined ? {} : { phone_number: cleanName(phone, 'contact.phone_number') }),
+        }
         return { content: body.content?.trim() || null, payload: JSON.stringify({ contact }) }
       }
   }

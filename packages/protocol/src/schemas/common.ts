@@ -65,6 +65,20 @@ export const DisplayName = (options: { maxLength: number }) =>
 export const PlainText = (options: { maxLength: number }) =>
   Type.String({ maxLength: options.maxLength, pattern: TEXT_PATTERN })
 
+/**
+ * Text made only of characters that show nothing, judged on whole code points (so also beyond the
+ * patterns above, which must read the same without the `u` flag): white space, controls, format and
+ * default-ignorable characters (zero-width, fillers, variation selectors, the invisible tag characters
+ * U+E0000–U+E007F), combining marks with no base, noncharacters, and the Braille blank U+2800.
+ */
+const SHOWS_NOTHING =
+  /^[\p{White_Space}\p{Cc}\p{Cf}\p{M}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2800]*$/u
+
+/** True when `text` has no character a reader would see (see {@link SHOWS_NOTHING}); '' included. */
+export function showsNothing(text: string): boolean {
+  return SHOWS_NOTHING.test(text)
+}
+
 /** How the server stores every name and short text: Unicode NFC, without surrounding white space. */
 export function cleanText(text: string): string {
   return text.normalize('NFC').trim()
