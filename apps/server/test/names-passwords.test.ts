@@ -213,6 +213,14 @@ describe.each(MODES)('names and passwords (%s)', (mode) => {
       'iloveyou',
       'aaaaaaaaaa',
       username.toUpperCase(),
+      // The same with white space around or inside, and short runs repeated.
+      ' password123 ',
+      'password123\t',
+      'pass word 123',
+      `  ${username} `,
+      '        ',
+      'abababab',
+      '12341234',
     ]) {
       const answer = await server.client().raw('POST', '/api/auth/register', {
         body: { username, password, name: 'Pat' },
