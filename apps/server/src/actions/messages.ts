@@ -1,4 +1,4 @@
-import type { Message, SendMessageBody } from '@parley/protocol'
+import { type Message, type SendMessageBody, showsNothing } from '@parley/protocol'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -18,7 +18,8 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
   switch (body.message_type) {
     case 'text': {
       const content = body.content ?? ''
-      if (content.trim() === '')
+      // Only spaces, zero-width, tag or filler characters would arrive as a message that shows nothing.
+      if (showsNothing(content))
         throw errors.validation('A text message needs content', [
           { field: 'content', message: 'must not be empty' },
         ])
