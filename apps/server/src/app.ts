@@ -75,6 +75,9 @@ export async function buildApp(deps: Deps): Promise<App> {
     // The answers Fastify and Node would write themselves, in the documented error shape instead.
     frameworkErrors: frameworkErrorHandler(errorOptions),
     clientErrorHandler: clientErrorHandler(errorOptions),
+    // Node would answer an HTTP/1.1 request without Host itself, with a bare 400 and no body; the hook
+    // below refuses it in the documented shape instead.
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? validators.body.compile(schema) : compileUrlValidator(validators.url, schema),
@@ -83,6 +86,8 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.decorateRequest('auth', null)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined)
+      throw errors.badRequest('An HTTP/1.1 request needs a Host header')
   })
   registerErrorHandling(app, errorOptions)
   // Node answers these two itself, outside Fastify: CONNECT (no proxying here) and an Expect header

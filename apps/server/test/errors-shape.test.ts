@@ -53,6 +53,14 @@ const CASES: Case[] = [
     code: 'bad_request',
   },
   { name: 'a garbage request line', request: 'hello there\r\n\r\n', status: 400, code: 'bad_request' },
+  // Node answered this one itself with a bare 400 and no body.
+  {
+    name: 'an HTTP/1.1 request without Host',
+    request: 'GET /api/users/1 HTTP/1.1\r\n\r\n',
+    status: 400,
+    code: 'bad_request',
+    message: /Host/,
+  },
   {
     name: 'an unknown HTTP version',
     request: get('/health').replace('HTTP/1.1', 'HTTP/7.0'),
