@@ -35,7 +35,7 @@ import { syncRoutes } from './http/routes/sync.routes.ts'
 import { userRoutes } from './http/routes/users.routes.ts'
 import { webRoutes } from './http/routes/web.routes.ts'
 import type { App } from './http/types.ts'
-import { enforceLimit } from './limits/enforce.ts'
+import { enforceLimit, ipLimitKey } from './limits/enforce.ts'
 
 // Paths that load balancers and scrapers hit: never rate limited.
 const UNLIMITED = new Set(['/health', '/health/detailed', '/metrics'])
@@ -140,7 +140,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   // After helmet and cors, so a 429 still carries security headers and CORS (a browser can read it).
   app.addHook('onRequest', async (request) => {
     if (!UNLIMITED.has(request.url.split('?')[0] ?? '')) {
-      await enforceLimit(deps, `ip:${request.ip}`, deps.config.rateLimitPerIp)
+      await enforceLimit(deps, `ip:${ipLimitKey(request.ip)}`, deps.config.rateLimitPerIp)
     }
   })
 

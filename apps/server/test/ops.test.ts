@@ -477,6 +477,33 @@ describe.each(MODES)('operations (%s)', (mode) => {
       }
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429])
     })
+
+    it('counts an IPv6 client by its /64: new addresses from one network share one lock-out', async () => {
+      const user = await createUser(proxied)
+      const client = proxied.client()
+      const statuses: number[] = []
+      for (const address of [
+        '2001:db8:1:2::1',
+        '2001:db8:1:2::2',
+        '2001:DB8:1:2:ffff::9',
+        '2001:db8:1:2:0:0:0:a',
+        '2001:db8:1:2::b',
+        '2001:db8:1:2::c',
+      ]) {
+        const answer = await client.raw('POST', '/api/auth/login', {
+          headers: { 'x-forwarded-for': address },
+          body: { username: user.username, password: 'wrong password' },
+        })
+        statuses.push(answer.status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+      // Another network is another client.
+      const elsewhere = await client.raw('POST', '/api/auth/login', {
+        headers: { 'x-forwarded-for': '2001:db8:1:3::1' },
+        body: { username: user.username, password: user.password },
+      })
+      expect(elsewhere.status).toBe(200)
+    })
   })
 
   describe('with PARLEY_RATE_LIMIT_PER_IP=5', () => {

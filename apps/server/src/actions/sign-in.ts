@@ -5,7 +5,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwor
 import { hmac } from '../auth/tokens.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
-import { enforceLimit } from '../limits/enforce.ts'
+import { enforceLimit, ipLimitKey } from '../limits/enforce.ts'
 import { iso } from '../presenters/time.ts'
 import { isUniqueViolation } from '../store/db.ts'
 import { OtpRepository } from '../store/otp.repository.ts'
@@ -26,7 +26,7 @@ export const LOGIN_WINDOW_MS = 15 * 60_000
  */
 export async function sendOtp(deps: Deps, input: { phoneNumber: string; ip: string | null }) {
   const now = deps.clock.now()
-  await enforceLimit(deps, `otp-ip:${input.ip ?? 'unknown'}`, deps.config.otpSendsPerIpPerHour, HOUR)
+  await enforceLimit(deps, `otp-ip:${ipLimitKey(input.ip)}`, deps.config.otpSendsPerIpPerHour, HOUR)
   const codes = new OtpRepository(deps.store.db)
   const recent = await codes.sentSince(input.phoneNumber, now - HOUR)
   const oldest = recent[0]
@@ -145,7 +145,7 @@ export async function login(
   input: { username: string; password: string; device: DeviceInfo },
 ): Promise<{ user: User; tokens: Tokens }> {
   const username = input.username.toLowerCase()
-  const lockKey = `login:${username}:${input.device.ip ?? 'unknown'}`
+  const lockKey = `login:${username}:${ipLimitKey(input.device.ip)}`
   // Fails closed: without the counters a lock-out could not hold, so no password is checked.
   await enforceLimit(deps, lockKey, LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, {
     message: 'Too many failed sign-in attempts; try again later',

@@ -13,7 +13,7 @@ import { sessionTopic } from '../actions/sessions.ts'
 import type { Auth } from '../auth/session-auth.ts'
 import type { Deps } from '../deps.ts'
 import { type ApiError, errors } from '../errors.ts'
-import { enforceLimit, userLimitKey } from '../limits/enforce.ts'
+import { enforceLimit, ipLimitKey, userLimitKey } from '../limits/enforce.ts'
 import type { Ephemeral } from '../realtime/ephemeral.ts'
 import { eventsTopic } from '../realtime/ephemeral.ts'
 import { userTopic } from '../realtime/publish.ts'
@@ -106,12 +106,12 @@ export class Connection implements DeliveryHost {
     })
     socket.on('close', () => void this.dispose())
     socket.on('error', () => void this.dispose())
-    this.pendingSlot = context.pendingPerIp.take(ip)
+    this.pendingSlot = context.pendingPerIp.take(ipLimitKey(ip))
     if (!this.pendingSlot) this.close(CLOSE_CODES.tooManyConnections)
   }
 
   private releaseSlots(): void {
-    if (this.pendingSlot) this.context.pendingPerIp.release(this.ip)
+    if (this.pendingSlot) this.context.pendingPerIp.release(ipLimitKey(this.ip))
     this.pendingSlot = false
     if (this.sessionSlot !== null) this.context.perSession.release(this.sessionSlot)
     this.sessionSlot = null

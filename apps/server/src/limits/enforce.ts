@@ -1,3 +1,4 @@
+import net from 'node:net'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 
@@ -35,3 +36,25 @@ export async function enforceLimit(
 
 /** The key of a signed-in user's request budget, shared by REST requests and socket request frames. */
 export const userLimitKey = (userId: number) => `user:${userId}`
+
+/**
+ * The part of a client address that per-IP limits count: an IPv4 address whole (also when mapped into
+ * IPv6), an IPv6 address by its /64 network. One subscriber line or host gets a whole /64, so counting
+ * single IPv6 addresses would give each client 2⁶⁴ fresh budgets for sign-in attempts, OTP texts,
+ * requests and pre-hello sockets.
+ */
+export function ipLimitKey(ip: string | null | undefined): string {
+  if (!ip) return 'unknown'
+  const mapped = ip.toLowerCase().startsWith('::ffff:') ? ip.slice(7) : ip
+  if (net.isIPv4(mapped)) return mapped
+  if (!net.isIPv6(ip)) return ip
+  // Expand '::' so the first four groups are the network, whatever the spelling.
+  const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]?.split('::') ?? []
+  const headGroups = head === '' ? [] : head.split(':')
+  const tailGroups = ip.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
+  const groups = [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups]
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`
+}
