@@ -109,10 +109,22 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.removeContentTypeParser('text/plain')
   // Fastify's own JSON parser answers every failure alike; this one says when a prototype key is the cause.
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  // JSON is UTF-8 (RFC 8259): another declared charset is 415, and bytes that are not UTF-8 are refused
+  // rather than read as U+FFFD (which would store something other than what was sent).
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]
+    if (charset !== undefined && !/^utf-?8$/i.test(charset))
+      return done(errors.unsupportedMediaType(`application/json; charset=${charset}`))
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      return done(errors.invalidBody('The request body is not valid UTF-8'))
+    }
     if (text === '') return done(errors.invalidBody('The request body is empty but JSON was declared'))
     try {
-      done(null, secureJson.parse(text as string, { protoAction: 'error', constructorAction: 'error' }))
+      done(null, secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' }))
     } catch (error) {
       done(
         error instanceof SyntaxError && /prototype/i.test(error.message)
