@@ -7,7 +7,7 @@ import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { nulBytePath } from '@parley/protocol'
+import { loneSurrogatePath, nulBytePath } from '@parley/protocol'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import secureJson from 'secure-json-parse'
 import type { Deps } from './deps.ts'
@@ -87,7 +87,10 @@ export async function buildApp(deps: Deps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
-    trustProxy: deps.config.trustProxy,
+    // One hop (the peer is the proxy): the client is the address that proxy appended, the last
+    // X-Forwarded-For entry. `true` would take the first entry, which the client writes itself: a forged
+    // `X-Forwarded-For: 127.0.0.1` would pass for local and every request could pick its own IP.
+    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID()
@@ -95,6 +98,9 @@ export async function buildApp(deps: Deps): Promise<App> {
     // The answers Fastify and Node would write themselves, in the documented error shape instead.
     frameworkErrors: frameworkErrorHandler(errorOptions),
     clientErrorHandler: clientErrorHandler(errorOptions),
+    // Node would answer an HTTP/1.1 request without Host itself, with a bare 400 and no body; the hook
+    // below refuses it in the documented shape instead.
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? validators.body.compile(schema) : compileUrlValidator(validators.url, schema),
@@ -103,6 +109,8 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.decorateRequest('auth', null)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined)
+      throw errors.badRequest('An HTTP/1.1 request needs a Host header')
   })
   registerErrorHandling(app, errorOptions)
   // Node answers these two itself, outside Fastify: CONNECT (no proxying here) and an Expect header
@@ -125,10 +133,22 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.removeContentTypeParser('text/plain')
   // Fastify's own JSON parser answers every failure alike; this one says when a prototype key is the cause.
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  // JSON is UTF-8 (RFC 8259): another declared charset is 415, and bytes that are not UTF-8 are refused
+  // rather than read as U+FFFD (which would store something other than what was sent).
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]
+    if (charset !== undefined && !/^utf-?8$/i.test(charset))
+      return done(errors.unsupportedMediaType(`application/json; charset=${charset}`))
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      return done(errors.invalidBody('The request body is not valid UTF-8'))
+    }
     if (text === '') return done(errors.invalidBody('The request body is empty but JSON was declared'))
     try {
-      done(null, secureJson.parse(text as string, { protoAction: 'error', constructorAction: 'error' }))
+      done(null, secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' }))
     } catch (error) {
       done(
         error instanceof SyntaxError && /prototype/i.test(error.message)
@@ -160,7 +180,8 @@ export async function buildApp(deps: Deps): Promise<App> {
     }
   })
 
-  // Before any schema: a NUL byte in any string of the body, query or path is refused here, once.
+  // Before any schema: a NUL byte or an unpaired surrogate in any string of the body, query or path is
+  // refused here, once.
   app.addHook('preValidation', async (request) => {
     for (const [part, value] of [
       ['params', request.params],
@@ -171,6 +192,12 @@ export async function buildApp(deps: Deps): Promise<App> {
       if (field !== null) {
         throw errors.validation(`Invalid ${part}: ${field} must not contain a NUL byte`, [
           { field, message: 'must not contain a NUL byte (U+0000)' },
+        ])
+      }
+      const unpaired = loneSurrogatePath(value)
+      if (unpaired !== null) {
+        throw errors.validation(`Invalid ${part}: ${unpaired} must be well-formed Unicode`, [
+          { field: unpaired, message: 'must not contain an unpaired surrogate (U+D800–U+DFFF)' },
         ])
       }
     }

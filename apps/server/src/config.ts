@@ -62,7 +62,10 @@ const Settings = {
     default: '',
     doc: 'Comma-separated origins allowed by CORS; empty means same-origin only, `*` any.',
   },
-  PARLEY_TRUST_PROXY: { default: 'false', doc: 'Trust X-Forwarded-For (set behind a load balancer).' },
+  PARLEY_TRUST_PROXY: {
+    default: 'false',
+    doc: 'Behind one reverse proxy or load balancer: the client IP is the last X-Forwarded-For entry (the one it appended).',
+  },
   PARLEY_LOG_LEVEL: { default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   PARLEY_WS_MAX_FRAME_BYTES: {
     default: '65536',

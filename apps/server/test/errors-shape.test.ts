@@ -53,6 +53,14 @@ const CASES: Case[] = [
     code: 'bad_request',
   },
   { name: 'a garbage request line', request: 'hello there\r\n\r\n', status: 400, code: 'bad_request' },
+  // Node answered this one itself with a bare 400 and no body.
+  {
+    name: 'an HTTP/1.1 request without Host',
+    request: 'GET /api/users/1 HTTP/1.1\r\n\r\n',
+    status: 400,
+    code: 'bad_request',
+    message: /Host/,
+  },
   {
     name: 'an unknown HTTP version',
     request: get('/health').replace('HTTP/1.1', 'HTTP/7.0'),
@@ -158,6 +166,17 @@ const CASES: Case[] = [
     code: 'invalid_body',
     message: /prototype/,
   },
+  // JSON is UTF-8: another declared charset was parsed as UTF-8 anyway.
+  {
+    name: 'a JSON body declared in another charset',
+    request: post(
+      '/api/auth/login',
+      '{"username":"a","password":"b"}',
+      'Content-Type: application/json; charset=ISO-8859-1\r\n',
+    ),
+    status: 415,
+    code: 'unsupported_media_type',
+  },
   // Plugins: the WebSocket route and the ws library, Swagger UI's static files.
   { name: 'a plain GET of /ws', request: get('/ws'), status: 404, code: 'not_found' },
   { name: 'POST /ws', request: post('/ws', '{}'), status: 405, code: 'method_not_allowed' },
@@ -189,6 +208,29 @@ describe.each(MODES)('error answers keep the documented shape (%s)', (mode) => {
   })
   afterAll(async () => {
     await server?.close()
+  })
+
+  it('refuses a JSON body whose bytes are not UTF-8 instead of storing U+FFFD for them', async () => {
+    const response = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      // "Jos\xE9" in Latin-1: 0xE9 alone is not UTF-8.
+      body: Buffer.concat([
+        Buffer.from('{"username":"jose_latin1","password":"correct horse battery","name":"Jos'),
+        Buffer.from([0xe9]),
+        Buffer.from('"}'),
+      ]),
+    })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ success: false, error: { code: 'invalid_body' } })
+    for (const charset of ['utf-8', 'UTF8', '"utf-8"']) {
+      const fine = await fetch(`${server.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': `application/json; charset=${charset}` },
+        body: '{"username":"nobody_here","password":"wrong password"}',
+      })
+      expect(fine.status, charset).toBe(401)
+    }
   })
 
   it.each(CASES)('$name → $status $code', async ({ request, status, code, message, headers }) => {

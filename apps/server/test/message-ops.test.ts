@@ -104,6 +104,11 @@ describe.each(MODES)('operations on messages (%s)', (mode) => {
       expect(codeOf(oversized)).toBe('validation_error')
       const blank = await ada.client.raw('PUT', `/api/messages/${message.id}`, { body: { content: '   ' } })
       expect(blank.status).toBe(400)
+      const invisible = await ada.client.raw('PUT', `/api/messages/${message.id}`, {
+        body: { content: '\u200B\u{E0041}' },
+      })
+      expect(invisible.status).toBe(400)
+      expect(codeOf(invisible)).toBe('validation_error')
 
       const { message: place } = await ada.client.messages.send(chatId, {
         ...text(''),

@@ -215,6 +215,7 @@ describe.each(MODES)('chats and messages (%s)', (mode) => {
     it.each([
       ['empty text', { message_type: 'text', content: '' }],
       ['blank text', { message_type: 'text', content: '   \n ' }],
+      ['invisible text', { message_type: 'text', content: '\u200B\u2060\u{E0041}\u3164' }],
       ['text without content', { message_type: 'text' }],
       ['location without location', { message_type: 'location' }],
       ['contact without contact', { message_type: 'contact', content: 'who?' }],

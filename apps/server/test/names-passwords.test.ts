@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPhoneUser, createUser } from './helpers/factories.ts'
+import { RawSocket } from './helpers/raw-socket.ts'
 import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
 
 /**
@@ -18,8 +19,20 @@ const REFUSED_NAMES: Record<string, string> = {
   'zero-width spaces only': '\u200B\u200B',
   'a Hangul filler only': '\u3164',
   'spaces only': '   ',
+  'invisible tag characters only': '\u{E0041}\u{E0064}\u{E0061}',
+  'a variation selector beyond the BMP only': '\u{E0100}',
+  'a Braille blank only': '\u2800',
+  'a combining mark only': '\u0301',
 }
-const ACCEPTED_NAMES = ['Ada Lovelace', 'Zoë 👩‍💻', '李雷', 'مريم', 'דנה כהן', 'क्षत्रिय']
+const ACCEPTED_NAMES = [
+  'Ada Lovelace',
+  'Zoë 👩‍💻',
+  '李雷',
+  'مريم',
+  'דנה כהן',
+  'क्षत्रिय',
+  'Ailsa \u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}',
+]
 
 describe.each(MODES)('names and passwords (%s)', (mode) => {
   let server: TestServer
@@ -96,6 +109,81 @@ describe.each(MODES)('names and passwords (%s)', (mode) => {
     )
   })
 
+  it('refuses the same names in shared locations and contacts and in seeded device names, stores them in NFC', async () => {
+    const adminToken = 'a'.repeat(40)
+    const adminServer = await startServer(mode, { ...NO_RATE_LIMITS, PARLEY_ADMIN_TOKEN: adminToken })
+    try {
+      const user = await createUser(adminServer)
+      const friend = await createUser(adminServer)
+      const chatId = (await user.client.chats.open(friend.id)).chat.id
+      const send = (body: Record<string, unknown>) =>
+        user.client.raw('POST', `/api/chats/${chatId}/messages`, {
+          body: { client_msg_id: `m${Math.random().toString(36).slice(2)}`, ...body },
+        })
+      const seed = (device_name: string) =>
+        adminServer
+          .client()
+          .raw('POST', '/api/admin/seed/users', { token: adminToken, body: { count: 1, device_name } })
+      for (const [what, name] of Object.entries(REFUSED_NAMES)) {
+        await expectRefused(
+          send({ message_type: 'location', location: { latitude: 1, longitude: 2, name } }),
+          `location name with ${what}`,
+        )
+        await expectRefused(
+          send({ message_type: 'contact', contact: { name } }),
+          `shared contact name with ${what}`,
+        )
+        await expectRefused(
+          send({ message_type: 'contact', contact: { name: 'Ada', phone_number: name } }),
+          `shared contact phone with ${what}`,
+        )
+        await expectRefused(seed(name), `seeded device name with ${what}`)
+      }
+      const place = await send({
+        message_type: 'location',
+        location: { latitude: 1, longitude: 2, name: ' Cafe\u0301 ' },
+      })
+      expect(place.body).toMatchObject({ message: { location: { name: 'Caf\u00E9' } } })
+      const card = await send({ message_type: 'contact', contact: { name: 'Zoe\u0308' } })
+      expect(card.body).toMatchObject({ message: { contact: { name: 'Zo\u00EB' } } })
+    } finally {
+      await adminServer.close()
+    }
+  })
+
+  it('refuses unpaired surrogates in any string of a body or frame (nothing can store them)', async () => {
+    const user = await createUser(server)
+    for (const [where, answer] of [
+      ['profile name', user.client.raw('PUT', '/api/user/profile', { body: '{"name":"Ada\\ud800"}' })],
+      ['about', user.client.raw('PUT', '/api/user/profile', { body: '{"about":"\\udc00x"}' })],
+      [
+        'group description',
+        user.client.raw('POST', '/api/groups', {
+          body: '{"name":"T","description":"\\ud83d","participants":[]}',
+        }),
+      ],
+    ] as const) {
+      const { status, body } = await answer
+      expect(status, where).toBe(400)
+      expect(body, where).toMatchObject({ success: false, error: { code: 'validation_error' } })
+    }
+    const socket = await RawSocket.open(server.url, user.auth.tokens.access_token)
+    try {
+      socket.send(
+        '{"op":"message:send","id":"s1","chat_id":1,"message_type":"text","client_msg_id":"s1","content":"\\ud800"}',
+      )
+      const reply = await socket.next((frame) => frame.op === 'reply' && frame.id === 's1')
+      expect(reply).toMatchObject({ ok: false, error: { code: 'validation_error' } })
+    } finally {
+      socket.ws.close()
+    }
+    // A well-formed pair is one character, and welcome.
+    const paired = await user.client.raw('PUT', '/api/user/profile', {
+      body: '{"name":"Ada \\ud83d\\ude00"}',
+    })
+    expect(paired.body).toMatchObject({ user: { name: 'Ada \u{1F600}' } })
+  })
+
   it('accepts names in any script, stores them trimmed and in NFC', async () => {
     for (const name of ACCEPTED_NAMES) {
       const user = await createUser(server, { name })
@@ -125,6 +213,14 @@ describe.each(MODES)('names and passwords (%s)', (mode) => {
       'iloveyou',
       'aaaaaaaaaa',
       username.toUpperCase(),
+      // The same with white space around or inside, and short runs repeated.
+      ' password123 ',
+      'password123\t',
+      'pass word 123',
+      `  ${username} `,
+      '        ',
+      'abababab',
+      '12341234',
     ]) {
       const answer = await server.client().raw('POST', '/api/auth/register', {
         body: { username, password, name: 'Pat' },

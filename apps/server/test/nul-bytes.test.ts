@@ -49,6 +49,21 @@ describe.each(MODES)('NUL bytes (%s)', (mode) => {
     expect(codeOf(path)).toMatch(/^(validation_error|not_found)$/)
   })
 
+  it('looks through bodies and frames nested deeper than the call stack without a 500', async () => {
+    const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`
+    const response = await ada.client.raw('PUT', '/api/user/profile', { body: `{"name":${deep(100_000)}}` })
+    expect(response.status).toBe(400)
+    expect(codeOf(response)).toBe('validation_error')
+    const socket = await RawSocket.open(server.url, ada.auth.tokens.access_token)
+    try {
+      socket.send(`{"op":"message:send","id":"deep","chat_id":${chatId},"x":${deep(30_000)}}`)
+      const reply = await socket.next((frame) => frame.op === 'reply' && frame.id === 'deep')
+      expect(reply).toMatchObject({ ok: false, error: { code: 'validation_error' } })
+    } finally {
+      socket.ws.close()
+    }
+  })
+
   it('refuses them in socket request frames with a validation_error reply, and stores nothing', async () => {
     const socket = await RawSocket.open(server.url, ada.auth.tokens.access_token)
     try {

@@ -452,6 +452,58 @@ describe.each(MODES)('operations (%s)', (mode) => {
         expect(health.status).toBe(200)
       },
     )
+
+    it.each(['/metrics', '/health/detailed'])(
+      '%s is not opened by a client that writes X-Forwarded-For: 127.0.0.1 itself (the proxy appends the real one)',
+      async (path) => {
+        for (const forged of ['127.0.0.1, 203.0.113.7', '::1, 203.0.113.7', '127.0.0.1,203.0.113.7']) {
+          const response = await fetch(`${proxied.url}${path}`, { headers: { 'x-forwarded-for': forged } })
+          expect(response.status, forged).toBe(404)
+          expect(await response.json()).toMatchObject({ success: false, error: { code: 'not_found' } })
+        }
+      },
+    )
+
+    it('a client cannot dodge the sign-in lock-out by writing a new X-Forwarded-For for every try', async () => {
+      const user = await createUser(proxied)
+      const client = proxied.client()
+      const statuses: number[] = []
+      for (let attempt = 1; attempt <= 8; attempt++) {
+        const answer = await client.raw('POST', '/api/auth/login', {
+          headers: { 'x-forwarded-for': `198.51.100.${attempt}, 203.0.113.7` },
+          body: { username: user.username, password: 'wrong password' },
+        })
+        statuses.push(answer.status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429])
+    })
+
+    it('counts an IPv6 client by its /64: new addresses from one network share one lock-out', async () => {
+      const user = await createUser(proxied)
+      const client = proxied.client()
+      const statuses: number[] = []
+      for (const address of [
+        '2001:db8:1:2::1',
+        '2001:db8:1:2::2',
+        '2001:DB8:1:2:ffff::9',
+        '2001:db8:1:2:0:0:0:a',
+        '2001:db8:1:2::b',
+        '2001:db8:1:2::c',
+      ]) {
+        const answer = await client.raw('POST', '/api/auth/login', {
+          headers: { 'x-forwarded-for': address },
+          body: { username: user.username, password: 'wrong password' },
+        })
+        statuses.push(answer.status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+      // Another network is another client.
+      const elsewhere = await client.raw('POST', '/api/auth/login', {
+        headers: { 'x-forwarded-for': '2001:db8:1:3::1' },
+        body: { username: user.username, password: user.password },
+      })
+      expect(elsewhere.status).toBe(200)
+    })
   })
 
   describe('with PARLEY_RATE_LIMIT_PER_IP=5', () => {

@@ -6,6 +6,7 @@ import { ContactRepository } from '../store/contact.repository.ts'
 import { type Executor, isUniqueViolation } from '../store/db.ts'
 import type { ContactRequestRow } from '../store/schema.ts'
 import { type User, UserRepository } from '../store/user.repository.ts'
+import { cleanName } from './names.ts'
 
 type ContactDeps = Pick<Deps, 'store' | 'clock'>
 
@@ -21,12 +22,7 @@ export async function addContact(
   input: { actorId: number; target: User; contactName: string },
 ): Promise<{ created: boolean }> {
   if (input.target.id === input.actorId) throw notYourself('add')
-  const contactName = cleanText(input.contactName)
-  if (contactName.length === 0) {
-    throw errors.validation('contact_name must not be blank', [
-      { field: 'contact_name', message: 'must not be blank' },
-    ])
-  }
+  const contactName = cleanName(input.contactName, 'contact_name')
   return deps.store.db.transaction().execute(async (trx) => {
     const contacts = new ContactRepository(trx)
     const existing = await contacts.findContact(input.actorId, input.target.id)

@@ -8,6 +8,7 @@ import { ChatRepository } from '../store/chat.repository.ts'
 import type { ChatMemberRow, ChatRow, Database } from '../store/schema.ts'
 import { UserRepository } from '../store/user.repository.ts'
 import { commit, type UpdateLog } from './commit.ts'
+import { cleanName } from './names.ts'
 import { appendSystemMessage } from './system-messages.ts'
 
 type GroupDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock' | 'config'>
@@ -19,14 +20,6 @@ export interface GroupState {
 }
 
 const tooBig = (limit: number) => errors.validation(`A group can have at most ${limit} members`, { limit })
-
-/** A group name without surrounding spaces; a blank one is refused. */
-function groupName(name: string): string {
-  const trimmed = cleanText(name)
-  if (trimmed === '')
-    throw errors.validation('A group needs a name', [{ field: 'name', message: 'must not be blank' }])
-  return trimmed
-}
 
 /**
  * Sorts the users an admin asked to add: who can join, and why the others cannot. Unknown (or
@@ -86,7 +79,7 @@ export async function createGroup(
   input: { actorId: number; body: CreateGroupBody },
 ): Promise<GroupState & { notAdded: NotAdded[] }> {
   const { actorId, body } = input
-  const name = groupName(body.name)
+  const name = cleanName(body.name, 'name')
   // Longer than any group could be: refused before a single id is looked up.
   if (body.participants.length > deps.config.maxGroupSize) throw tooBig(deps.config.maxGroupSize)
   return commit(deps, async (trx, log) => {
@@ -141,7 +134,7 @@ export async function updateGroup(
   input: { actorId: number; groupId: number; body: UpdateGroupBody },
 ): Promise<GroupState> {
   const { actorId, groupId, body } = input
-  const name = body.name === undefined ? undefined : groupName(body.name)
+  const name = body.name === undefined ? undefined : cleanName(body.name, 'name')
   return commit(deps, async (trx, log) => {
     const { chat, members } = await lockGroup(trx, groupId, actorId, true)
     const changes: { name?: string; description?: string | null } = {}

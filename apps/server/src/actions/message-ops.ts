@@ -1,4 +1,4 @@
-import type { Message } from '@parley/protocol'
+import { type Message, showsNothing } from '@parley/protocol'
 import type { Transaction } from 'kysely'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
@@ -52,7 +52,7 @@ export async function editMessage(
       { field: 'message_type', message: 'must be text' },
     ])
   }
-  if (content.trim() === '') {
+  if (showsNothing(content)) {
     throw errors.validation('A text message needs content', [
       { field: 'content', message: 'must not be empty' },
     ])

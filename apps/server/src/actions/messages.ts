@@ -1,4 +1,4 @@
-import type { Message, SendMessageBody } from '@parley/protocol'
+import { type Message, type SendMessageBody, showsNothing } from '@parley/protocol'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
@@ -9,6 +9,7 @@ import { MessageRepository } from '../store/message.repository.ts'
 import type { ChatMemberRow, ChatRow, MessageRow } from '../store/schema.ts'
 import { blockedRecipients } from './chats.ts'
 import { commit } from './commit.ts'
+import { cleanName } from './names.ts'
 
 type MessageDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
 
@@ -17,7 +18,8 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
   switch (body.message_type) {
     case 'text': {
       const content = body.content ?? ''
-      if (content.trim() === '')
+      // Only spaces, zero-width, tag or filler characters would arrive as a message that shows nothing.
+      if (showsNothing(content))
         throw errors.validation('A text message needs content', [
           { field: 'content', message: 'must not be empty' },
         ])
@@ -28,13 +30,26 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
         throw errors.validation('A location message needs location', [
           { field: 'location', message: 'is required' },
         ])
-      return { content: body.content?.trim() || null, payload: JSON.stringify({ location: body.location }) }
+      {
+        // Names are stored as every name is: NFC, trimmed.
+        const { name, ...place } = body.location
+        const location = name === undefined ? place : { ...place, name: cleanName(name, 'location.name') }
+        return { content: body.content?.trim() || null, payload: JSON.stringify({ location }) }
+      }
     case 'contact':
       if (!body.contact)
         throw errors.validation('A contact message needs contact', [
           { field: 'contact', message: 'is required' },
         ])
-      return { content: body.content?.trim() || null, payload: JSON.stringify({ contact: body.contact }) }
+      {
+        const { phone_number: phone, ...card } = body.contact
+        const contact = {
+          ...card,
+          name: cleanName(card.name, 'contact.name'),
+          ...(phone === undefined ? {} : { phone_number: cleanName(phone, 'contact.phone_number') }),
+        }
+        return { content: body.content?.trim() || null, payload: JSON.stringify({ contact }) }
+      }
   }
 }
 

@@ -2,6 +2,7 @@ import { cleanText, type PrivacySettings } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { type User, UserRepository } from '../store/user.repository.ts'
+import { cleanName } from './names.ts'
 
 /** Changes the caller's name and/or about; only the given fields are written. */
 export async function updateProfile(
@@ -10,11 +11,7 @@ export async function updateProfile(
 ): Promise<User> {
   const changes: { name?: string; about?: string } = {}
   if (input.name !== undefined) {
-    const name = cleanText(input.name)
-    if (name.length === 0) {
-      throw errors.validation('name must not be blank', [{ field: 'name', message: 'must not be blank' }])
-    }
-    changes.name = name
+    changes.name = cleanName(input.name, 'name')
   }
   if (input.about !== undefined) changes.about = cleanText(input.about)
   return writeUser(deps, input.actorId, changes)

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto'
-import { cleanText, type Tokens } from '@parley/protocol'
+import type { Tokens } from '@parley/protocol'
 import { checkPasswordStrength } from '../auth/password-policy.ts'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
 import { hmac } from '../auth/tokens.ts'
@@ -11,6 +11,7 @@ import { iso } from '../presenters/time.ts'
 import { isUniqueViolation } from '../store/db.ts'
 import { OtpRepository } from '../store/otp.repository.ts'
 import { newUserRow, type User, UserRepository } from '../store/user.repository.ts'
+import { cleanName } from './names.ts'
 import { type DeviceInfo, startSession } from './sessions.ts'
 
 const HOUR = 3_600_000
@@ -125,7 +126,7 @@ export async function register(
           phone_number: null,
           username,
           password_hash: passwordHash,
-          name: cleanText(input.name) || username,
+          name: cleanName(input.name, 'name'),
           phone_verified_at: null,
         },
         now,

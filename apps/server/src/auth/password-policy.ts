@@ -22,12 +22,17 @@ export async function checkPasswordStrength(
   password: string,
   context: { username?: string | null; phoneNumber?: string | null },
 ): Promise<void> {
-  const folded = password.normalize('NFKC').toLowerCase()
+  // Compared without case and white space: ' password123 ' or 'pass word 123' is the listed password
+  // with a key or two more, and the first thing a guesser tries.
+  const folded = password.normalize('NFKC').toLowerCase().replace(/\s+/gu, '')
   if ((await commonPasswords()).has(folded))
     throw refuse('is too common: it appears in lists of breached passwords')
   const identifiers = [context.username, context.phoneNumber, context.phoneNumber?.replace(/^\+/, '')]
   if (identifiers.some((identifier) => identifier && identifier.toLowerCase() === folded)) {
     throw refuse('must not be your username or phone number')
   }
-  if (/^(.)\1*$/su.test(folded)) throw refuse('must not be one character repeated')
+  // '' was white space only: one character repeated too.
+  if (/^(.)\1*$/su.test(folded) || folded === '') throw refuse('must not be one character repeated')
+  // Short runs repeated ('abababab', '12341234') are as guessable as the run.
+  if (/^(.{1,4})\1+$/su.test(folded)) throw refuse('must not be a few characters repeated')
 }

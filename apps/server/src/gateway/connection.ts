@@ -1,5 +1,11 @@
 import crypto from 'node:crypto'
-import { type AccessClaims, CLOSE_CODES, type CloseReason, nulBytePath } from '@parley/protocol'
+import {
+  type AccessClaims,
+  CLOSE_CODES,
+  type CloseReason,
+  loneSurrogatePath,
+  nulBytePath,
+} from '@parley/protocol'
 import type { ValidateFunction } from 'ajv'
 import type { WebSocket } from 'ws'
 import { sessionTopic } from '../actions/sessions.ts'
@@ -201,6 +207,18 @@ export class Connection implements DeliveryHost {
         id,
         errors.validation(`Invalid frame: ${nul} must not contain a NUL byte`, [
           { field: nul, message: 'must not contain a NUL byte (U+0000)' },
+        ]),
+      )
+      return null
+    }
+    const unpaired = loneSurrogatePath(frame)
+    if (unpaired !== null) {
+      const id = usableId(frame)
+      if (id === null) return CLOSE_CODES.protocolError
+      this.refuse(
+        id,
+        errors.validation(`Invalid frame: ${unpaired} must be well-formed Unicode`, [
+          { field: unpaired, message: 'must not contain an unpaired surrogate (U+D800–U+DFFF)' },
         ]),
       )
       return null

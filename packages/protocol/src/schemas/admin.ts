@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Id, Timestamp } from './common.ts'
+import { DisplayName, Id, Timestamp } from './common.ts'
 
 /**
  * Seeds signed-in users for load tests (`bench/`). Each user gets a username `<name_prefix>_<10 hex>`
@@ -11,7 +11,7 @@ export const SeedUsersBody = Type.Object(
     name_prefix: Type.Optional(
       Type.String({ minLength: 1, maxLength: 20, pattern: '^[a-z0-9_]+$', default: 'bench' }),
     ),
-    device_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    device_name: Type.Optional(DisplayName({ maxLength: 100 })),
     /** Lifetime of the access tokens issued here (refreshed tokens get the server's default). */
     access_token_ttl_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400 })),
   },

@@ -65,9 +65,55 @@ export const DisplayName = (options: { maxLength: number }) =>
 export const PlainText = (options: { maxLength: number }) =>
   Type.String({ maxLength: options.maxLength, pattern: TEXT_PATTERN })
 
+/**
+ * Text made only of characters that show nothing, judged on whole code points (so also beyond the
+ * patterns above, which must read the same without the `u` flag): white space, controls, format and
+ * default-ignorable characters (zero-width, fillers, variation selectors, the invisible tag characters
+ * U+E0000–U+E007F), combining marks with no base, noncharacters, and the Braille blank U+2800.
+ */
+const SHOWS_NOTHING =
+  /^[\p{White_Space}\p{Cc}\p{Cf}\p{M}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2800]*$/u
+
+/** True when `text` has no character a reader would see (see {@link SHOWS_NOTHING}); '' included. */
+export function showsNothing(text: string): boolean {
+  return SHOWS_NOTHING.test(text)
+}
+
 /** How the server stores every name and short text: Unicode NFC, without surrounding white space. */
 export function cleanText(text: string): string {
   return text.normalize('NFC').trim()
+}
+
+/**
+ * The path (`a.b.0`) of the first string or key that `refused` matches, or null (`(value)` for the value
+ * itself). Walks with an explicit stack, not recursion: a body nested 100,000 deep must not overflow the
+ * call stack. Each entry links to its parent, so a path is built only for the string that is found.
+ */
+function refusedStringPath(value: unknown, refused: (text: string) => boolean): string | null {
+  type Entry = { value: unknown; key: string; parent: Entry | null }
+  const pathOf = (entry: Entry | null): string => {
+    const keys: string[] = []
+    for (let at = entry; at !== null && at.parent !== null; at = at.parent) keys.push(at.key)
+    return keys.reverse().join('.') || '(value)'
+  }
+  const pending: Entry[] = [{ value, key: '', parent: null }]
+  for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
+    const item = entry.value
+    if (typeof item === 'string') {
+      if (refused(item)) return pathOf(entry)
+      continue
+    }
+    if (typeof item !== 'object' || item === null) continue
+    const children = Object.entries(item)
+    // Depth first, in key order: the first string found is the first one a reader meets.
+    for (let index = children.length - 1; index >= 0; index -= 1) {
+      const [key, child] = children[index] as [string, unknown]
+      const at: Entry = { value: child, key: key.replaceAll('\u0000', '\\0'), parent: entry }
+      if (refused(key)) return pathOf(at)
+      pending.push(at)
+    }
+  }
+  return null
 }
 
 /**
@@ -77,29 +123,18 @@ export function cleanText(text: string): string {
  * may nest as deep as its bytes allow, and no depth may overflow the call stack (a 500, a 4007).
  */
 export function nulBytePath(value: unknown): string | null {
-  type Visit = { value: unknown; key: string; parent: Visit | null }
-  const pathOf = (visit: Visit): string => {
-    const keys: string[] = []
-    for (let at: Visit | null = visit; at?.parent; at = at.parent)
-      keys.push(at.key.replaceAll('\u0000', '\\0'))
-    return keys.reverse().join('.') || '(value)'
-  }
-  const stack: Visit[] = [{ value, key: '', parent: null }]
-  for (let visit = stack.pop(); visit; visit = stack.pop()) {
-    const current = visit.value
-    if (typeof current === 'string') {
-      if (current.includes('\u0000')) return pathOf(visit)
-      continue
-    }
-    if (typeof current !== 'object' || current === null) continue
-    const entries = Object.entries(current)
-    // Pushed in reverse so the first entry is visited first, as a recursive walk would.
-    for (let i = entries.length - 1; i >= 0; i -= 1) {
-      const [key, item] = entries[i] as [string, unknown]
-      const child = { value: item, key, parent: visit }
-      if (key.includes('\u0000')) return pathOf(child)
-      stack.push(child)
-    }
-  }
-  return null
+  return refusedStringPath(value, (text) => text.includes('\u0000'))
+}
+
+/** Half of a UTF-16 surrogate pair standing alone (the `u` flag reads a whole pair as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/**
+ * The path of the first string or key that is not well-formed Unicode (an unpaired UTF-16 surrogate,
+ * `"\ud800"` in JSON), or null. No encoding can store one: SQLite and PostgreSQL would keep U+FFFD
+ * instead of what was sent, and names would dodge their checks. Both transports refuse such input
+ * before it is validated.
+ */
+export function loneSurrogatePath(value: unknown): string | null {
+  return refusedStringPath(value, (text) => LONE_SURROGATE.test(text))
 }

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Id, Nullable, NullableTimestamp, Timestamp } from './common.ts'
+import { DisplayName, Id, NAME_PATTERN, Nullable, NullableTimestamp, Timestamp } from './common.ts'
 
 export const MAX_TEXT_LENGTH = 10_000
 
@@ -16,7 +16,8 @@ export const Location = Type.Object(
   {
     latitude: Type.Number({ minimum: -90, maximum: 90 }),
     longitude: Type.Number({ minimum: -180, maximum: 180 }),
-    name: Type.Optional(Type.String({ maxLength: 255 })),
+    /** A place name: refused like any name (controls, bidi overrides, nothing visible). */
+    name: Type.Optional(DisplayName({ maxLength: 255 })),
   },
   { additionalProperties: false },
 )
@@ -24,8 +25,8 @@ export type Location = Static<typeof Location>
 
 export const SharedContact = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 255 }),
-    phone_number: Type.Optional(Type.String({ maxLength: 32 })),
+    name: DisplayName({ maxLength: 255 }),
+    phone_number: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: NAME_PATTERN })),
     user_id: Type.Optional(Id),
   },
   { additionalProperties: false },

@@ -1,5 +1,6 @@
 import { SeedUsersBody, SeedUsersResponse } from '@parley/protocol'
 import { seedUsers } from '../../actions/admin-seed.ts'
+import { cleanName } from '../../actions/names.ts'
 import type { Deps } from '../../deps.ts'
 import { authenticateAdmin } from '../plugins/authenticate.ts'
 import { adminSecured, errorsOf } from '../route-schema.ts'
@@ -31,7 +32,10 @@ export function adminRoutes(app: App, deps: Deps) {
         count: request.body.count,
         namePrefix,
         device: {
-          deviceName: request.body.device_name,
+          deviceName:
+            request.body.device_name === undefined
+              ? undefined
+              : cleanName(request.body.device_name, 'device_name'),
           ip: request.ip,
           userAgent: request.headers['user-agent'] ?? null,
         },

@@ -12,6 +12,7 @@ import {
   VerifyOtpBody,
 } from '@parley/protocol'
 import type { FastifyRequest } from 'fastify'
+import { cleanName } from '../../actions/names.ts'
 import { listSessions, refreshSession, revokeSession } from '../../actions/sessions.ts'
 import { login, register, sendOtp, verifyOtp } from '../../actions/sign-in.ts'
 import { normalisePhone } from '../../auth/phone.ts'
@@ -24,8 +25,9 @@ import type { App } from '../types.ts'
 
 const tags = ['auth']
 
+/** Checked here, before a code is used or an account made: a device name that shows nothing is refused. */
 const device = (request: FastifyRequest, deviceName?: string) => ({
-  deviceName,
+  deviceName: deviceName === undefined ? undefined : cleanName(deviceName, 'device_name'),
   ip: request.ip,
   userAgent: request.headers['user-agent'] ?? null,
 })
