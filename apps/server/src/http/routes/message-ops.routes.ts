@@ -106,7 +106,7 @@ export function messageOpsRoutes(app: App, deps: Deps) {
         tags,
         summary: 'Delete a message for everyone or for yourself',
         description:
-          "`for=me` hides it from you only: it leaves your history and answers 404 to you from then on; your devices get `message:deleted`. `for=everyone` (its sender, or a group admin for any member message; 403 otherwise) leaves a \"deleted\" placeholder in everyone's history — content, earlier versions and reactions are removed — and every member gets `message:deleted`. Deleting for everyone twice is a no-op. Without `for` (seed 002's request): for everyone when it is your own message, for you otherwise (a group admin deletes another member's message for everyone only when asking `for=everyone`). The answer's `for` says which it was.",
+          "`for=me` hides it from you only: it leaves your history and answers 404 to you from then on; your devices get `message:deleted`. `for=everyone` (its sender, or a group admin for any member message; 403 otherwise) leaves a \"deleted\" placeholder in everyone's history — content, earlier versions and reactions are removed — and every member gets `message:deleted`. Deleting for everyone twice is a no-op. Without `for` (seed 002's request): for everyone when it is your own message, for you otherwise (a group admin deletes another member's message for everyone only when asking `for=everyone`).",
         security: secured,
         params: MessageParams,
         querystring: DeleteMessageQuery,
