@@ -1,9 +1,10 @@
+import type { Message } from '@parley/protocol'
 import type { RestClient } from '@parley/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatRepository } from '../src/store/chat.repository.ts'
 import { UserRepository } from '../src/store/user.repository.ts'
 import { createPhoneUser } from './helpers/factories.ts'
-import { syncAll } from './helpers/messaging.ts'
+import { clientMsgId, syncAll } from './helpers/messaging.ts'
 import { MODES, startServer, type TestServer } from './helpers/server.ts'
 
 /*
@@ -663,5 +664,129 @@ describe.each(MODES)('seed 002 examples, as written (%s)', (mode) => {
     it('3. Block/Unblock Contact', async () => {
       await replay(john.client, SEED.block, { ids: ids() })
     })
+  })
+})
+
+describe.each(MODES)('seed 002 additions, beside the examples (%s)', (mode) => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startServer(mode)
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  it('chat list page numbers: every page in order, the totals, past the end empty; page with cursor refused', async () => {
+    const ada = await createPhoneUser(server)
+    const others = await Promise.all(Array.from({ length: 5 }, () => createPhoneUser(server)))
+    for (const other of others) {
+      const { chat } = await ada.client.chats.open(other.id)
+      await ada.client.messages.send(chat.id, {
+        message_type: 'text',
+        content: 'hi',
+        client_msg_id: clientMsgId(),
+      })
+      server.clock.advance(1000)
+    }
+    const byCursor = (await ada.client.chats.list({ limit: 100 })).chats.map((chat) => chat.id)
+    const pages = []
+    for (const page of [1, 2, 3, 4]) {
+      const answer = await ada.client.raw('GET', `/api/chats?page=${page}&limit=2`)
+      expect(answer.status).toBe(200)
+      pages.push(answer.body as { chats: Array<{ id: number }>; pagination: Record<string, unknown> })
+    }
+    expect(pages.flatMap((page) => page.chats.map((chat) => chat.id))).toEqual(byCursor)
+    expect(pages.map((page) => page.pagination)).toEqual([
+      expect.objectContaining({ current_page: 1, total_pages: 3, total_items: 5, has_more: true }),
+      expect.objectContaining({ current_page: 2, total_pages: 3, total_items: 5, has_more: true }),
+      expect.objectContaining({ current_page: 3, total_pages: 3, total_items: 5, has_more: false }),
+      expect.objectContaining({ current_page: 4, total_pages: 3, total_items: 5, has_more: false }),
+    ])
+    // Without `page`, the cursor answer is as before: no totals.
+    expect(Object.keys((await ada.client.chats.list({ limit: 2 })).pagination).sort()).toEqual([
+      'has_more',
+      'next_cursor',
+    ])
+    const { pagination } = await ada.client.chats.list({ limit: 2 })
+    const both = await ada.client.raw('GET', '/api/chats', {
+      query: { page: 2, cursor: pagination.next_cursor ?? '' },
+    })
+    expect([both.status, (both.body as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'validation_error',
+    ])
+  })
+
+  it('history page numbers count back from the anchor; refused with after/around_message_id', async () => {
+    const ada = await createPhoneUser(server)
+    const bob = await createPhoneUser(server)
+    const { chat } = await ada.client.chats.open(bob.id)
+    const ids: number[] = []
+    for (let index = 0; index < 7; index++) {
+      ids.push(
+        (
+          await ada.client.messages.send(chat.id, {
+            message_type: 'text',
+            content: `m${index}`,
+            client_msg_id: clientMsgId(),
+          })
+        ).message.id,
+      )
+    }
+    const page = async (query: string) => {
+      const answer = await ada.client.raw('GET', `/api/chats/${chat.id}/messages?${query}`)
+      return [answer.status, (answer.body as { messages?: Array<{ id: number }> }).messages?.map((m) => m.id)]
+    }
+    expect(await page('page=1&limit=3')).toEqual([200, ids.slice(4)])
+    expect(await page('page=2&limit=3')).toEqual([200, ids.slice(1, 4)])
+    expect(await page('page=3&limit=3')).toEqual([200, ids.slice(0, 1)])
+    expect(await page(`page=2&limit=2&before_message_id=${ids[6]}`)).toEqual([200, ids.slice(2, 4)])
+    expect((await page(`page=2&after_message_id=${ids[0]}`))[0]).toBe(400)
+    expect((await page(`page=1&after_message_id=${ids[0]}`))[0]).toBe(200)
+  })
+
+  it('a send without client_msg_id gets a server-assigned one, and its retry is a second message', async () => {
+    const ada = await createPhoneUser(server)
+    const bob = await createPhoneUser(server)
+    const { chat } = await ada.client.chats.open(bob.id)
+    const body = { message_type: 'text', content: 'sent twice' }
+    const first = await ada.client.raw('POST', `/api/chats/${chat.id}/messages`, { body })
+    const retry = await ada.client.raw('POST', `/api/chats/${chat.id}/messages`, { body })
+    const messages = [first, retry].map((answer) => (answer.body as { message: Message }).message)
+    expect([first.status, retry.status]).toEqual([201, 201])
+    expect(messages[0]?.client_msg_id).toMatch(/^server:/)
+    expect(messages[0]?.id).not.toBe(messages[1]?.id)
+    expect((await bob.client.messages.history(chat.id)).messages.map((m) => m.content)).toEqual([
+      'sent twice',
+      'sent twice',
+    ])
+  })
+
+  it('DELETE without for: your own message for everyone; someone else’s, even as group admin, only for you', async () => {
+    const ada = await createPhoneUser(server)
+    const bob = await createPhoneUser(server)
+    const { group } = await ada.client.groups.create({ name: 'Crew', participants: [bob.id] })
+    const send = async (content: string) =>
+      (
+        await bob.client.messages.send(group.id, {
+          message_type: 'text',
+          content,
+          client_msg_id: clientMsgId(),
+        })
+      ).message.id
+    const kept = await send('mine')
+    const dropped = await send('oops')
+
+    expect((await ada.client.raw('DELETE', `/api/messages/${kept}`)).status).toBe(200)
+    expect((await ada.client.raw('GET', `/api/messages/${kept}`)).status).toBe(404)
+    expect((await bob.client.messages.get(kept)).message).toMatchObject({ deleted: false, content: 'mine' })
+
+    expect((await bob.client.raw('DELETE', `/api/messages/${dropped}`)).status).toBe(200)
+    for (const user of [ada, bob]) {
+      expect((await user.client.messages.get(dropped)).message).toMatchObject({
+        deleted: true,
+        content: null,
+      })
+    }
   })
 })
