@@ -223,7 +223,6 @@ describe.each(MODES)('chats and messages (%s)', (mode) => {
       ['an unknown message type', { message_type: 'sticker', content: 'hi' }],
       ['a system message', { message_type: 'system', content: 'hi' }],
       ['a latitude off the globe', { message_type: 'location', location: { latitude: 91, longitude: 0 } }],
-      ['no client_msg_id', { message_type: 'text', content: 'hi', client_msg_id: undefined }],
       ['an empty client_msg_id', { message_type: 'text', content: 'hi', client_msg_id: '' }],
       ['a client_msg_id with spaces', { message_type: 'text', content: 'hi', client_msg_id: 'a b' }],
       ['a client_msg_id of 65 chars', { message_type: 'text', content: 'hi', client_msg_id: 'x'.repeat(65) }],

@@ -3,7 +3,8 @@ import { ERROR_CODES } from './errors.ts'
 import { ChatParams } from './schemas/chats.ts'
 import { Id, Timestamp } from './schemas/common.ts'
 import {
-  DeleteMessageQuery,
+  ClientMsgId,
+  DeleteScope,
   EditMessageBody,
   MessageParams,
   MessageResponse,
@@ -57,7 +58,12 @@ const messageId = MessageParams.properties.id
 /** Every request op: its frame, the `data` of its `ok` reply, and its REST twin. */
 export const SOCKET_REQUESTS = {
   'message:send': {
-    frame: request('message:send', { chat_id: chatId, ...SendMessageBody.properties }),
+    // The socket is for Parley's own clients: `client_msg_id` stays required here.
+    frame: request('message:send', {
+      chat_id: chatId,
+      ...SendMessageBody.properties,
+      client_msg_id: ClientMsgId,
+    }),
     data: Type.Object({ message: MessageResponse.properties.message, created: Type.Boolean() }),
     rest: 'POST /api/chats/:id/messages',
     summary: 'Send a message (idempotent on client_msg_id: a retry answers created: false)',
@@ -69,7 +75,11 @@ export const SOCKET_REQUESTS = {
     summary: 'Edit a message you sent',
   },
   'message:delete': {
-    frame: request('message:delete', { message_id: messageId, for: DeleteMessageQuery.properties.for }),
+    // On the socket `for` still defaults to `me` (REST's default follows seed 002: see DeleteMessageQuery).
+    frame: request('message:delete', {
+      message_id: messageId,
+      for: Type.Optional(Type.Union(DeleteScope.anyOf, { default: 'me' })),
+    }),
     data: Type.Object({}, strict),
     rest: 'DELETE /api/messages/:id',
     summary: 'Delete a message for everyone or for yourself (default me)',

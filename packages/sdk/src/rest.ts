@@ -12,13 +12,15 @@ import type {
   CreateGroupBody,
   ErrorCode,
   Group,
-  GroupInfo,
+  GroupInfoResponse,
+  HistoryMessage,
   HistoryQuery,
   LoginBody,
   MemberRoleResponse,
   Message,
   NotAdded,
   OwnProfile,
+  OwnProfileResponse,
   PrivacySettings,
   PublicUser,
   RefreshResponse,
@@ -187,7 +189,7 @@ export class RestClient {
 
   readonly users = {
     /** @example `const { user } = await client.users.profile()` */
-    profile: () => this.call<{ success: true; user: OwnProfile }>('GET', '/api/user/profile'),
+    profile: () => this.call<OwnProfileResponse>('GET', '/api/user/profile'),
     /** @example `await client.users.updateProfile({ about: 'Out fishing' })` */
     updateProfile: (body: UpdateProfileBody) =>
       this.call<{ success: true; user: OwnProfile }>('PUT', '/api/user/profile', { body }),
@@ -255,7 +257,7 @@ export class RestClient {
     create: (body: CreateGroupBody) =>
       this.call<{ success: true; group: Group; not_added: NotAdded[] }>('POST', '/api/groups', { body }),
     /** Group info with its members (members only). @example `const { group } = await client.groups.get(7)` */
-    get: (groupId: number) => this.call<{ success: true; group: GroupInfo }>('GET', `/api/groups/${groupId}`),
+    get: (groupId: number) => this.call<GroupInfoResponse>('GET', `/api/groups/${groupId}`),
     /** Renames the group or changes its description (admins). @example `await client.groups.update(7, { name: 'Core' })` */
     update: (groupId: number, body: UpdateGroupBody) =>
       this.call<{ success: true; group: Group }>('PUT', `/api/groups/${groupId}`, { body }),
@@ -328,6 +330,7 @@ export class RestClient {
   readonly messages = {
     /**
      * Sends a message; retry with the same `client_msg_id` until answered — the server keeps one.
+     * Without a `client_msg_id` the server assigns one, and a retry may send the message twice.
      * @example `await client.messages.send(7, { message_type: 'text', content: 'hi', client_msg_id: crypto.randomUUID() })`
      */
     send: (chatId: number, body: SendMessageBody) =>
@@ -336,7 +339,7 @@ export class RestClient {
     history: (chatId: number, query: HistoryQuery = {}) =>
       this.call<{
         success: true
-        messages: Message[]
+        messages: HistoryMessage[]
         pagination: {
           has_more_before: boolean
           has_more_after: boolean
@@ -370,7 +373,8 @@ export class RestClient {
         `/api/messages/${messageId}/edits`,
       ),
     /**
-     * Deletes a message for yourself (default) or, as its sender or a group admin, for everyone.
+     * Deletes a message for yourself or, as its sender or a group admin, for everyone. Without `for`:
+     * for everyone when it is your own message, for yourself otherwise.
      * @example `await client.messages.delete(messageId, { for: 'everyone' })`
      */
     delete: (messageId: number, options: { for?: 'everyone' | 'me' } = {}) =>

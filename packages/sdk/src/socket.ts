@@ -101,11 +101,13 @@ export type ParleySocketEvent = keyof ParleySocketEvents
 
 /** The body of a send through the outbox: `client_msg_id` is generated when left out. */
 export type OutboxBody = Omit<SendMessageBody, 'client_msg_id'> & { client_msg_id?: string }
+/** What the socket sends: `message:send` requires a `client_msg_id`. */
+type SocketSendBody = SendMessageBody & { client_msg_id: string }
 
 /** A send waiting in the outbox for its reply. */
 export interface PendingSend {
   chatId: number
-  body: SendMessageBody
+  body: SocketSendBody
 }
 
 /** The connection's state: `idle` before `connect()`, `waiting` during a back-off, `closed` for good. */
@@ -330,7 +332,7 @@ export class ParleySocket {
    */
   send(chatId: number, body: OutboxBody): Promise<Message> {
     if (this.currentState === 'closed') return Promise.reject(unavailable('socket closed'))
-    const full: SendMessageBody = { ...body, client_msg_id: body.client_msg_id ?? crypto.randomUUID() }
+    const full: SocketSendBody = { ...body, client_msg_id: body.client_msg_id ?? crypto.randomUUID() }
     const existing = this.outboxEntries.get(full.client_msg_id)
     if (existing) {
       return new Promise((resolve, reject) => {

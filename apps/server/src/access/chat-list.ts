@@ -1,5 +1,6 @@
 import type { Chat } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
+import { errors } from '../errors.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
 import { chatViews } from './chat-views.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
@@ -15,6 +16,8 @@ import { decodeCursor, encodeCursor } from './cursor.ts'
  * - A private chat someone else opened with the caller shows only once it holds a message the caller
  *   can see (WhatsApp: an empty chat does not appear on the other side); the one who opened it sees it
  *   at once. Groups always show.
+ * - `page` (seed 002) instead of `cursor`: the same order from offset (page - 1) * limit, with the
+ *   totals (one count query more); a next cursor is still given, to go on by cursor from there.
  * - The cursor is opaque: base64url of the last row's sort key, so pages never repeat or skip a chat
  *   that did not move in between (a chat that moves — new message, pin — may appear again or be
  *   passed over, as in any list ordered by activity; `chat:*` and `message:new` updates tell the client).
@@ -22,12 +25,32 @@ import { decodeCursor, encodeCursor } from './cursor.ts'
 export async function chatList(
   deps: Pick<Deps, 'store' | 'presence'>,
   viewerId: number,
-  query: { limit?: number | undefined; cursor?: string | undefined; archived?: boolean | undefined },
-): Promise<{ chats: Chat[]; nextCursor: string | null }> {
+  query: {
+    limit?: number | undefined
+    cursor?: string | undefined
+    page?: number | undefined
+    archived?: boolean | undefined
+  },
+): Promise<{
+  chats: Chat[]
+  nextCursor: string | null
+  pages?: { current_page: number; total_pages: number; total_items: number }
+}> {
   const limit = query.limit ?? 20
-  const rows = await new ChatRepository(deps.store.db).listForMember({
+  if (query.page !== undefined && query.cursor !== undefined) {
+    throw errors.validation('Give cursor or page, not both', [
+      { field: 'page', message: 'cannot be combined with cursor' },
+    ])
+  }
+  const repository = new ChatRepository(deps.store.db)
+  const archived = query.archived ?? false
+  // Seed 002's page numbers: an offset into the same order, and a count for the totals.
+  const totalItems =
+    query.page === undefined ? undefined : await repository.countForMember({ userId: viewerId, archived })
+  const rows = await repository.listForMember({
     userId: viewerId,
-    archived: query.archived ?? false,
+    archived,
+    offset: query.page === undefined ? 0 : (query.page - 1) * limit,
     after:
       query.cursor === undefined
         ? null
@@ -50,5 +73,14 @@ export async function chatList(
     chats,
     nextCursor:
       rows.length > limit && last ? encodeCursor([last.key.group, last.key.time, last.key.id]) : null,
+    ...(query.page === undefined || totalItems === undefined
+      ? {}
+      : {
+          pages: {
+            current_page: query.page,
+            total_pages: Math.ceil(totalItems / limit),
+            total_items: totalItems,
+          },
+        }),
   }
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto'
 import { type Message, type SendMessageBody, showsNothing } from '@parley/protocol'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
@@ -64,7 +65,11 @@ export async function sendMessage(
   input: { actorId: number; chat: ChatRow; body: SendMessageBody },
 ): Promise<{ message: Message; created: boolean }> {
   const { actorId, chat, body } = input
-  const original = () => new MessageRepository(deps.store.db).findByClientId(actorId, body.client_msg_id)
+  // A send without one (seed 002's examples) gets a server-assigned id: unique, so never a duplicate,
+  // and no protection against the client's retries (docs/api/README.md says why to send one).
+  const assigned = body.client_msg_id === undefined
+  const clientMsgId = body.client_msg_id ?? `server:${crypto.randomUUID()}`
+  const original = () => new MessageRepository(deps.store.db).findByClientId(actorId, clientMsgId)
   const replay = async (row: MessageRow) => ({
     message: await presentFor(deps, actorId, row),
     created: false,
@@ -88,7 +93,7 @@ export async function sendMessage(
       const messages = new MessageRepository(trx)
       // Only inside the unit of work: a retry batched with the original (SQLite) sees it here, and a
       // first send pays for one lookup, not two.
-      const duplicate = await messages.findByClientId(actorId, body.client_msg_id)
+      const duplicate = assigned ? undefined : await messages.findByClientId(actorId, clientMsgId)
       if (duplicate) return { kind: 'duplicate' as const, row: duplicate }
       if (!(await chats.findActiveMember(chat.id, actorId))) throw errors.notFound('Chat')
       const seq = await chats.nextSeq(chat.id, log.now)
@@ -96,7 +101,7 @@ export async function sendMessage(
         chat_id: chat.id,
         seq,
         sender_id: actorId,
-        client_msg_id: body.client_msg_id,
+        client_msg_id: clientMsgId,
         message_type: body.message_type,
         content,
         payload,

@@ -118,23 +118,17 @@ export class ChatRepository {
    * Archived chats are listed only when `archived` is true, and only they are. A private chat shows
    * once it has a message the user can see, or when the user opened it; a group shows always.
    */
-  listForMember(input: {
-    userId: number
-    archived: boolean
-    after: ChatListKey | null
-    limit: number
-  }): Promise<Array<{ chat: ChatRow; key: ChatListKey }>> {
-    const { userId, after } = input
-    const group = sql<number>`(case when chat_members.pinned_at is null then 1 else 0 end)`
-    const time = sql<number>`coalesce(chat_members.pinned_at, chats.last_activity_at)`
-    let query = this.db
+  /**
+   * The chats of a member's list (current membership, the archive or not, and a private chat opened
+   * by the other side only once it holds a message the member can see), before order and paging.
+   */
+  private memberChats(userId: number, archived: boolean) {
+    return this.db
       .selectFrom('chat_members')
       .innerJoin('chats', 'chats.id', 'chat_members.chat_id')
-      .select(CHAT_COLUMNS.map((column) => `chats.${column}` as const))
-      .select([group.as('sort_group'), time.as('sort_time')])
       .where('chat_members.user_id', '=', userId)
       .where('chat_members.left_at', 'is', null)
-      .where('chat_members.archived_at', input.archived ? 'is not' : 'is', null)
+      .where('chat_members.archived_at', archived ? 'is not' : 'is', null)
       .where((eb) =>
         eb.or([
           eb('chats.type', '=', 'group'),
@@ -150,23 +144,43 @@ export class ChatRepository {
           ),
         ]),
       )
+  }
+
+  /** How many chats `listForMember` pages through (seed 002's `total_items`). */
+  async countForMember(input: { userId: number; archived: boolean }): Promise<number> {
+    const row = await this.memberChats(input.userId, input.archived)
+      .select((eb) => eb.fn.countAll<number | string>().as('total'))
+      .executeTakeFirst()
+    return Number(row?.total ?? 0)
+  }
+
+  listForMember(input: {
+    userId: number
+    archived: boolean
+    after: ChatListKey | null
+    limit: number
+    /** Rows to pass over first (seed 002's page numbers); cursor paging leaves it 0. */
+    offset?: number
+  }): Promise<Array<{ chat: ChatRow; key: ChatListKey }>> {
+    const { userId, after } = input
+    const group = sql<number>`(case when chat_members.pinned_at is null then 1 else 0 end)`
+    const time = sql<number>`coalesce(chat_members.pinned_at, chats.last_activity_at)`
+    let query = this.memberChats(userId, input.archived)
+      .select(CHAT_COLUMNS.map((column) => `chats.${column}` as const))
+      .select([group.as('sort_group'), time.as('sort_time')])
     if (after) {
       query = query.where(
         sql<SqlBool>`(${group} > ${after.group} or (${group} = ${after.group} and (${time} < ${after.time} or (${time} = ${after.time} and chats.id < ${after.id}))))`,
       )
     }
-    return query
-      .orderBy(group)
-      .orderBy(time, 'desc')
-      .orderBy('chats.id', 'desc')
-      .limit(input.limit)
-      .execute()
-      .then((rows) =>
-        rows.map(({ sort_group, sort_time, ...chat }) => ({
-          chat,
-          key: { group: Number(sort_group), time: Number(sort_time), id: chat.id },
-        })),
-      )
+    query = query.orderBy(group).orderBy(time, 'desc').orderBy('chats.id', 'desc').limit(input.limit)
+    if (input.offset) query = query.offset(input.offset)
+    return query.execute().then((rows) =>
+      rows.map(({ sort_group, sort_time, ...chat }) => ({
+        chat,
+        key: { group: Number(sort_group), time: Number(sort_time), id: chat.id },
+      })),
+    )
   }
 
   /**

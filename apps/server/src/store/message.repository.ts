@@ -98,8 +98,10 @@ export class MessageRepository {
     direction: 'before' | 'after'
     seq: number
     limit: number
+    /** Rows to pass over first (seed 002's page numbers); keyset paging leaves it 0. */
+    offset?: number
   }): Promise<MessageRow[]> {
-    return this.db
+    const query = this.db
       .selectFrom('messages')
       .select(MESSAGE_COLUMNS)
       .where('messages.chat_id', '=', input.chatId)
@@ -116,7 +118,7 @@ export class MessageRepository {
       )
       .orderBy('messages.seq', input.direction === 'before' ? 'desc' : 'asc')
       .limit(input.limit)
-      .execute()
+    return (input.offset ? query.offset(input.offset) : query).execute()
   }
 
   isHiddenFor(messageId: number, userId: number): Promise<boolean> {

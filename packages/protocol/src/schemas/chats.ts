@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Id, Nullable, NullableTimestamp, Timestamp } from './common.ts'
+import { Id, Nullable, NullableTimestamp, PageNumber, PageNumbers, Timestamp } from './common.ts'
 import { Message } from './messages.ts'
 
 export const ChatType = Type.Union([Type.Literal('private'), Type.Literal('group')])
@@ -43,10 +43,12 @@ export type Chat = Static<typeof Chat>
 
 export const ChatResponse = Type.Object({ success: Type.Literal(true), chat: Chat })
 
+/** `cursor` (Parley) or `page` (seed 002), not both. */
 export const ChatListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    page: Type.Optional(PageNumber),
     archived: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -56,7 +58,11 @@ export type ChatListQuery = Static<typeof ChatListQuery>
 export const ChatListResponse = Type.Object({
   success: Type.Literal(true),
   chats: Type.Array(Chat),
-  pagination: Type.Object({ next_cursor: Nullable(Type.String()), has_more: Type.Boolean() }),
+  pagination: Type.Object({
+    next_cursor: Nullable(Type.String()),
+    has_more: Type.Boolean(),
+    ...PageNumbers,
+  }),
 })
 export type ChatListResponse = Static<typeof ChatListResponse>
 

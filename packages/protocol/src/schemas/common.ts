@@ -36,6 +36,18 @@ export const CursorQuery = Type.Object({
 })
 export const CursorPage = Type.Object({ next_cursor: Nullable(Type.String()), has_more: Type.Boolean() })
 
+/**
+ * Seed 002's page numbers (`?page=&limit=`), beside the cursors. Pages are counted from 1; a page past
+ * the end is empty. Asking for a page costs a count of the whole list (cursors do not).
+ */
+export const PageNumber = Type.Integer({ minimum: 1, maximum: 1_000_000 })
+/** Added to `pagination` when the request named a `page` (seed 002 "Get All Chats"). */
+export const PageNumbers = {
+  current_page: Type.Optional(Type.Integer({ minimum: 1 })),
+  total_pages: Type.Optional(Type.Integer({ minimum: 0 })),
+  total_items: Type.Optional(Type.Integer({ minimum: 0 })),
+}
+
 /*
  * Names and short texts people show each other (display names, group names and descriptions, about,
  * contact names, device names). Refused anywhere: C0 and C1 control characters, bidirectional controls

@@ -113,7 +113,13 @@ export const CreateGroupResponse = Type.Object({
 })
 
 export const GroupResponse = Type.Object({ success: Type.Literal(true), group: Group })
-export const GroupInfoResponse = Type.Object({ success: Type.Literal(true), group: GroupInfo })
+/** Under `group` (Parley) and, as seed 002 "Get Group Info" shows it, also at the top level. */
+export const GroupInfoResponse = Type.Object({
+  success: Type.Literal(true),
+  group: GroupInfo,
+  ...GroupInfo.properties,
+})
+export type GroupInfoResponse = Static<typeof GroupInfoResponse>
 
 export const AddMembersResponse = Type.Object({
   success: Type.Literal(true),

@@ -1,5 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DisplayName, Id, NAME_PATTERN, Nullable, NullableTimestamp, Timestamp } from './common.ts'
+import {
+  DisplayName,
+  Id,
+  NAME_PATTERN,
+  Nullable,
+  NullableTimestamp,
+  PageNumber,
+  Timestamp,
+} from './common.ts'
 
 export const MAX_TEXT_LENGTH = 10_000
 
@@ -53,13 +61,15 @@ export const ClientMsgId = Type.String({ minLength: 1, maxLength: 64, pattern: '
 
 /**
  * `POST /api/chats/:id/messages` and the socket's `message:send`. `content` is the text (text), or
- * an optional caption; `location` / `contact` carry the other kinds.
+ * an optional caption; `location` / `contact` carry the other kinds. `client_msg_id` makes retries
+ * safe; a REST send without one (seed 002's examples) gets a server-assigned id and is not protected
+ * against retries. The socket's `message:send` requires it.
  */
 export const SendMessageBody = Type.Object(
   {
     message_type: Type.Union([Type.Literal('text'), Type.Literal('location'), Type.Literal('contact')]),
     content: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
-    client_msg_id: ClientMsgId,
+    client_msg_id: Type.Optional(ClientMsgId),
     reply_to_message_id: Type.Optional(Nullable(Id)),
     location: Type.Optional(Location),
     contact: Type.Optional(SharedContact),
@@ -129,9 +139,14 @@ export type Message = Static<typeof Message>
 
 export const MessageResponse = Type.Object({ success: Type.Literal(true), message: Message })
 
+/**
+ * `page` (seed 002) counts pages of `limit` back from the anchor (or from the newest message): page 2
+ * is the page before page 1. Only with no anchor or with `before_message_id`.
+ */
 export const HistoryQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    page: Type.Optional(PageNumber),
     before_message_id: Type.Optional(Id),
     after_message_id: Type.Optional(Id),
     around_message_id: Type.Optional(Id),
@@ -140,9 +155,22 @@ export const HistoryQuery = Type.Object(
 )
 export type HistoryQuery = Static<typeof HistoryQuery>
 
+/**
+ * A history entry: the message plus, for the viewer (seed 002), `delivered_at` / `read_at`. On your own
+ * message: when it had reached / been read by every other member; on another's: when it reached you
+ * / you read it. The times are the watermarks' (when they last moved), so at or after the moment
+ * itself; null until then.
+ */
+export const HistoryMessage = Type.Object({
+  ...Message.properties,
+  delivered_at: NullableTimestamp,
+  read_at: NullableTimestamp,
+})
+export type HistoryMessage = Static<typeof HistoryMessage>
+
 export const HistoryResponse = Type.Object({
   success: Type.Literal(true),
-  messages: Type.Array(Message),
+  messages: Type.Array(HistoryMessage),
   pagination: Type.Object({
     has_more_before: Type.Boolean(),
     has_more_after: Type.Boolean(),
@@ -170,9 +198,14 @@ export const MessageEditsResponse = Type.Object({
   edits: Type.Array(MessageEdit),
 })
 
-/** `DELETE /api/messages/:id?for=everyone|me` (default `me`). */
+export const DeleteScope = Type.Union([Type.Literal('everyone'), Type.Literal('me')])
+
+/**
+ * `DELETE /api/messages/:id?for=everyone|me`. Without `for` (seed 002's request): for everyone when it
+ * is your own message, for you otherwise.
+ */
 export const DeleteMessageQuery = Type.Object(
-  { for: Type.Optional(Type.Union([Type.Literal('everyone'), Type.Literal('me')], { default: 'me' })) },
+  { for: Type.Optional(DeleteScope) },
   { additionalProperties: false },
 )
 export type DeleteMessageQuery = Static<typeof DeleteMessageQuery>

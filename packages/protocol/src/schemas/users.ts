@@ -62,6 +62,17 @@ export type UserSummary = Static<typeof UserSummary>
 
 export const ProfileResponse = Type.Object({ success: Type.Literal(true), user: OwnProfile })
 
+/**
+ * `GET /api/user/profile`: the profile under `user` (Parley's shape, as every answer names its
+ * resource) and, for seed 002 clients, the same fields again at the top level.
+ */
+export const OwnProfileResponse = Type.Object({
+  success: Type.Literal(true),
+  user: OwnProfile,
+  ...OwnProfile.properties,
+})
+export type OwnProfileResponse = Static<typeof OwnProfileResponse>
+
 export const UpdateProfileBody = Type.Object(
   {
     name: Type.Optional(DisplayName({ maxLength: 100 })),

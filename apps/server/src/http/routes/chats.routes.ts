@@ -53,18 +53,18 @@ export function chatRoutes(app: App, deps: Deps) {
         tags,
         summary: 'Your chat list',
         description:
-          'Chats you are a member of: pinned first (most recently pinned first), then by last activity, newest first. Archived chats are left out; `archived=true` lists only them. A private chat someone opened with you appears once it has a message you can see. Pass `pagination.next_cursor` as `cursor` for the next page.',
+          'Chats you are a member of: pinned first (most recently pinned first), then by last activity, newest first. Archived chats are left out; `archived=true` lists only them. A private chat someone opened with you appears once it has a message you can see. Pass `pagination.next_cursor` as `cursor` for the next page. Or, as seed 002 does, ask for `page` (from 1) with `limit`: `pagination` then also has `current_page`, `total_pages` and `total_items` (a count of the whole list, which cursors do not pay for); `page` and `cursor` do not go together.',
         security: secured,
         querystring: ChatListQuery,
         response: { 200: ChatListResponse, ...errorsOf(400, 401, 429) },
       },
     },
     async (request) => {
-      const { chats, nextCursor } = await chatList(deps, caller(request).userId, request.query)
+      const { chats, nextCursor, pages } = await chatList(deps, caller(request).userId, request.query)
       return {
         success: true as const,
         chats,
-        pagination: { next_cursor: nextCursor, has_more: nextCursor !== null },
+        pagination: { next_cursor: nextCursor, has_more: nextCursor !== null, ...pages },
       }
     },
   )

@@ -76,7 +76,7 @@ export function groupsRoutes(app: App, deps: Deps) {
         summary: 'Group info with its members',
         description:
           'Members only. Participants come in joining order with their role; avatars follow each ' +
-          "member's privacy settings.",
+          "member's privacy settings. The group is under `group` and, as seed 002 shows it, also at the top level.",
         security: secured,
         params: GroupParams,
         response: { 200: GroupInfoResponse, ...errorsOf(401, 404, 429) },
@@ -85,7 +85,8 @@ export function groupsRoutes(app: App, deps: Deps) {
     async (request) => {
       const { userId } = caller(request)
       const { chat } = await groupForMember(deps, userId, request.params.id)
-      return { success: true as const, group: await groupInfoView(deps.store.db, userId, chat) }
+      const group = await groupInfoView(deps.store.db, userId, chat)
+      return { success: true as const, group, ...group }
     },
   )
 

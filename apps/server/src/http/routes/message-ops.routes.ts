@@ -106,7 +106,7 @@ export function messageOpsRoutes(app: App, deps: Deps) {
         tags,
         summary: 'Delete a message for everyone or for yourself',
         description:
-          '`for=me` (default) hides it from you only: it leaves your history and answers 404 to you from then on; your devices get `message:deleted`. `for=everyone` (its sender, or a group admin for any member message; 403 otherwise) leaves a "deleted" placeholder in everyone\'s history — content, earlier versions and reactions are removed — and every member gets `message:deleted`. Deleting for everyone twice is a no-op.',
+          "`for=me` hides it from you only: it leaves your history and answers 404 to you from then on; your devices get `message:deleted`. `for=everyone` (its sender, or a group admin for any member message; 403 otherwise) leaves a \"deleted\" placeholder in everyone's history — content, earlier versions and reactions are removed — and every member gets `message:deleted`. Deleting for everyone twice is a no-op. Without `for` (seed 002's request): for everyone when it is your own message, for you otherwise (a group admin deletes another member's message for everyone only when asking `for=everyone`).",
         security: secured,
         params: MessageParams,
         querystring: DeleteMessageQuery,
@@ -116,7 +116,11 @@ export function messageOpsRoutes(app: App, deps: Deps) {
     async (request) => {
       const { userId } = caller(request)
       const { chat, member, message } = await messageForMember(deps, userId, request.params.id)
-      const scope = request.query.for ?? 'me'
+      // Seeds 000, 002 and 004 delete a message for the chat (one `deleted_at`, a `message:deleted` to
+      // everyone, "soft delete with placeholder"): the sender's plain DELETE does that. Someone else's
+      // message can only leave the caller's own view by default.
+      const ownMessage = message.sender_id === userId && message.message_type !== 'system'
+      const scope = request.query.for ?? (ownMessage ? 'everyone' : 'me')
       await deleteMessage(deps, { actorId: userId, chat, member, message, scope })
       return { success: true as const, message: 'Message deleted successfully' }
     },

@@ -1,4 +1,5 @@
 import {
+  OwnProfileResponse,
   PrivacyResponse,
   ProfileResponse,
   UpdatePrivacyBody,
@@ -30,13 +31,16 @@ export function userRoutes(app: App, deps: Deps) {
       schema: {
         tags: ['users'],
         summary: 'Get your own profile',
+        description:
+          'The profile is under `user` and, as seed 002 shows it, also at the top level (the same fields).',
         security: secured,
-        response: { 200: ProfileResponse, ...errorsOf(401, 429) },
+        response: { 200: OwnProfileResponse, ...errorsOf(401, 429) },
       },
     },
     async (request) => {
       const user = await userById(deps, caller(request).userId)
-      return { success: true as const, user: presentOwnProfile(user, await isOnline(user.id)) }
+      const profile = presentOwnProfile(user, await isOnline(user.id))
+      return { success: true as const, user: profile, ...profile }
     },
   )
 
