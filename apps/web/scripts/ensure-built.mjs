@@ -35,6 +35,12 @@ const builtAt = fs.existsSync(built) ? fs.statSync(built).mtimeMs : 0
 const changedAt = Math.max(...sources.map(newest))
 if (builtAt === 0 || changedAt > builtAt) {
   console.log(builtAt === 0 ? 'web app not built: building it' : 'web app sources changed: rebuilding')
-  const result = spawnSync('npm', ['run', 'build', '-w', '@parley/web'], { cwd: root, stdio: 'inherit' })
+  // A production build whatever runs this (vitest sets NODE_ENV=test, which would bundle React's
+  // development build).
+  const result = spawnSync('npm', ['run', 'build', '-w', '@parley/web'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  })
   if (result.status !== 0) process.exit(result.status ?? 1)
 }
