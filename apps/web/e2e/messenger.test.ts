@@ -132,7 +132,7 @@ describe.skipIf(SKIP_BROWSER)('web client in Chromium (sqlite)', { timeout: 90_0
     await composer.press('Enter')
     const reply = bubble(alicePage, 'Hi Alice')
     await reply.waitFor()
-    expect(await reply.locator('.bubble-text').innerText()).toBe('Hi Alice\nsecond line')
+    expect(await reply.locator('.bubble-text').textContent()).toBe('Hi Alice\nsecond line')
     await alicePage.getByText(`${bob.name} is typing…`).waitFor({ state: 'hidden' })
     // Today's messages sit under one day separator.
     await messages(alicePage)
