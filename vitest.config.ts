@@ -7,6 +7,8 @@ export default defineConfig({
     include: [
       'apps/*/test/**/*.test.ts',
       'apps/*/src/**/*.test.ts',
+      // Browser tests of the web client (Chromium + playwright-core): apps/web/e2e/harness.ts.
+      'apps/*/e2e/**/*.test.ts',
       'packages/*/src/**/*.test.ts',
       'bench/src/**/*.test.ts',
     ],

@@ -34,7 +34,7 @@ import { messageRoutes } from './http/routes/messages.routes.ts'
 import { searchRoutes } from './http/routes/search.routes.ts'
 import { syncRoutes } from './http/routes/sync.routes.ts'
 import { userRoutes } from './http/routes/users.routes.ts'
-import { webRoutes } from './http/routes/web.routes.ts'
+import { loadWebApp, webRoutes } from './http/routes/web.routes.ts'
 import type { App } from './http/types.ts'
 import { clientNetwork } from './limits/client-network.ts'
 import { enforceLimit } from './limits/enforce.ts'
@@ -112,7 +112,9 @@ export async function buildApp(deps: Deps): Promise<App> {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined)
       throw errors.badRequest('An HTTP/1.1 request needs a Host header')
   })
-  registerErrorHandling(app, errorOptions)
+  // The web client (apps/web/dist): read once; client routes fall back to its index.html.
+  const web = loadWebApp()
+  registerErrorHandling(app, { ...errorOptions, clientPage: web.clientPage })
   // Node answers these two itself, outside Fastify: CONNECT (no proxying here) and an Expect header
   // other than 100-continue.
   app.server.on('connect', (_request, socket) =>
@@ -160,12 +162,27 @@ export async function buildApp(deps: Deps): Promise<App> {
     }
   })
 
-  await app.register(helmet, {
-    // Swagger UI at /docs needs inline scripts and styles; everything else keeps helmet's defaults.
-    contentSecurityPolicy: {
-      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"] },
-    },
+  // helmet's default CSP (scripts from this origin only, no inline script) covers the web app, whose
+  // build has no inline script. Not upgrade-insecure-requests: a self-hosted server on plain HTTP (a LAN
+  // address) would have its own scripts and socket rewritten to https and break; HTTPS deployments get
+  // HSTS. Swagger UI at /docs needs inline scripts and styles: only its routes get them.
+  const directives = { 'upgrade-insecure-requests': null }
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) {
+      route.config = Object.assign(route.config ?? {}, {
+        helmet: {
+          contentSecurityPolicy: {
+            directives: {
+              ...directives,
+              'script-src': ["'self'", "'unsafe-inline'"],
+              'style-src': ["'self'", "'unsafe-inline'"],
+            },
+          },
+        },
+      })
+    }
   })
+  await app.register(helmet, { contentSecurityPolicy: { directives } })
   const origins = deps.config.corsOrigins
   await app.register(cors, {
     origin: origins.includes('*') ? true : origins.length > 0 ? origins : false,
@@ -245,6 +262,6 @@ export async function buildApp(deps: Deps): Promise<App> {
   syncRoutes(app, deps)
   adminRoutes(app, deps)
   broadcastingRoutes(app, deps)
-  webRoutes(app)
+  await webRoutes(app, web)
   return app
 }

@@ -363,6 +363,17 @@ export class ParleySocket {
   }
 
   /**
+   * Tells the chat's other members that you are typing (`typing: true`) or stopped. Ephemeral: sent
+   * only while the connection is ready, never queued or retried (the server stops an indicator on its
+   * own after PARLEY_TYPING_TIMEOUT_MS). Answers whether the frame was written.
+   * @example `composer.oninput = () => socket.typing(chatId, composer.value.length > 0)`
+   */
+  typing(chatId: number, typing: boolean): boolean {
+    if (this.currentState !== 'ready') return false
+    return this.write({ op: typing ? 'typing:start' : 'typing:stop', chat_id: chatId })
+  }
+
+  /**
    * Test hook: drops the connection as a network failure would (no close handshake when the
    * implementation has `terminate()`); the client then reconnects as usual.
    * @example `socket.dropConnectionForTest()`

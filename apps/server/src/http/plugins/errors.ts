@@ -113,7 +113,12 @@ const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
 
 export function registerErrorHandling(
   app: App,
-  options: { bodyLimit: number; onError: (code: string) => void },
+  options: {
+    bodyLimit: number
+    onError: (code: string) => void
+    /** Answers a path no route has before it becomes a 404 (the web app's client routes), or null. */
+    clientPage?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | null
+  },
 ) {
   const contextOf = (request: FastifyRequest) => ({
     bodyLimit: options.bodyLimit,
@@ -163,6 +168,8 @@ export function registerErrorHandling(
         })
 
   app.setNotFoundHandler((request, reply) => {
+    const page = options.clientPage?.(request, reply)
+    if (page) return page
     const path = request.url.split('?')[0] ?? ''
     const allowed = allowedMethods(path, request.method)
     return send(

@@ -1,0 +1,36 @@
+import { useSyncExternalStore } from 'react'
+
+/** The app's routes: `/` (chat list) and `/chats/:id` (a conversation). */
+export type Route = { name: 'chats' } | { name: 'chat'; chatId: number }
+
+const listeners = new Set<() => void>()
+const notify = () => {
+  for (const listener of [...listeners]) listener()
+}
+window.addEventListener('popstate', notify)
+
+export function parseRoute(pathname: string): Route {
+  const match = /^\/chats\/(\d{1,15})\/?$/.exec(pathname)
+  return match ? { name: 'chat', chatId: Number(match[1]) } : { name: 'chats' }
+}
+
+export const pathOf = (route: Route) => (route.name === 'chat' ? `/chats/${route.chatId}` : '/')
+
+export function navigate(route: Route, options: { replace?: boolean } = {}) {
+  const path = pathOf(route)
+  if (path === window.location.pathname) return
+  if (options.replace) window.history.replaceState(null, '', path)
+  else window.history.pushState(null, '', path)
+  notify()
+}
+
+const subscribe = (listener: () => void) => {
+  listeners.add(listener)
+  return () => listeners.delete(listener)
+}
+
+/** The current route; re-renders on navigate() and on the browser's back/forward. */
+export function useRoute(): Route {
+  const pathname = useSyncExternalStore(subscribe, () => window.location.pathname)
+  return parseRoute(pathname)
+}

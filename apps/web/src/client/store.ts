@@ -1,0 +1,274 @@
+import type { Chat, Message, OwnProfile, Update } from '@parley/protocol'
+import type { SocketState } from '@parley/sdk'
+
+/** A message this device sent that the server has not answered yet (or refused). */
+export interface Outgoing {
+  clientMsgId: string
+  chatId: number
+  content: string
+  createdAt: string
+  state: 'pending' | 'failed'
+}
+
+/** One chat's loaded history: messages by id, ordered by their per-chat seq. */
+export interface Conversation {
+  byId: Readonly<Record<number, Message>>
+  /** Message ids, ascending seq. */
+  order: readonly number[]
+  hasMoreBefore: boolean
+  loading: boolean
+  loaded: boolean
+}
+
+/** Highest per-chat message seq each other member has had delivered / has read (watermarks). */
+export interface Receipts {
+  delivered: Readonly<Record<number, number>>
+  read: Readonly<Record<number, number>>
+}
+
+export interface State {
+  me: OwnProfile | null
+  connection: SocketState
+  chatsLoaded: boolean
+  chats: Readonly<Record<number, Chat>>
+  conversations: Readonly<Record<number, Conversation>>
+  receipts: Readonly<Record<number, Receipts>>
+  outgoing: readonly Outgoing[]
+  /** chat id → user id → when the indicator lapses (ms since epoch) if no stop arrives. */
+  typing: Readonly<Record<number, Readonly<Record<number, number>>>>
+  /** The newest message from someone else that arrived live (for the aria-live announcement). */
+  lastIncoming: Message | null
+}
+
+export const initialState: State = {
+  me: null,
+  connection: 'idle',
+  chatsLoaded: false,
+  chats: {},
+  conversations: {},
+  receipts: {},
+  outgoing: [],
+  typing: {},
+  lastIncoming: null,
+}
+
+const emptyConversation: Conversation = {
+  byId: {},
+  order: [],
+  hasMoreBefore: true,
+  loading: false,
+  loaded: false,
+}
+const emptyReceipts: Receipts = { delivered: {}, read: {} }
+
+/**
+ * A small typed store: one immutable state, replaced on every change, read by views through
+ * `useSyncExternalStore`. Only the client layer (client/parley.ts) writes to it; everything it applies
+ * is keyed by chat and message id and merged by seq, so applying the same update twice (a replay after
+ * a reconnect, a REST page overlapping a live message) changes nothing.
+ */
+export class Store {
+  private current: State = initialState
+  private readonly listeners = new Set<() => void>()
+
+  get state(): State {
+    return this.current
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  getState = (): State => this.current
+
+  set(change: (state: State) => State): void {
+    const next = change(this.current)
+    if (next === this.current) return
+    this.current = next
+    for (const listener of [...this.listeners]) listener()
+  }
+
+  reset(): void {
+    this.set(() => initialState)
+  }
+}
+
+// ── pure reducers (tested in store.test.ts) ────────────────────────────────────────────────────
+
+/** Merges a page of chats from REST: a chat we already know keeps its newer last message. */
+export function withChats(state: State, chats: readonly Chat[]): State {
+  const next = { ...state.chats }
+  for (const chat of chats) {
+    const known = next[chat.id]
+    const knownSeq = known?.last_message?.seq ?? 0
+    next[chat.id] =
+      known && knownSeq > (chat.last_message?.seq ?? 0)
+        ? { ...chat, last_message: known.last_message, unread_count: known.unread_count }
+        : chat
+  }
+  return { ...state, chats: next, chatsLoaded: true }
+}
+
+/** Adds messages (a history page, a send's answer, a live update) to their chat; idempotent by id. */
+export function withMessages(
+  state: State,
+  chatId: number,
+  messages: readonly Message[],
+  page?: { hasMoreBefore: boolean },
+): State {
+  const conversation = state.conversations[chatId] ?? emptyConversation
+  const byId: Record<number, Message> = { ...conversation.byId }
+  let changed = false
+  for (const message of messages) {
+    const known = byId[message.id]
+    if (known && !newer(message, known)) continue
+    // The status the server gave the sender only ever moves forward (sent → delivered → read).
+    byId[message.id] = known ? { ...message, status: laterStatus(known.status, message.status) } : message
+    changed = true
+  }
+  const order = changed
+    ? Object.values(byId)
+        .sort((a, b) => a.seq - b.seq)
+        .map((message) => message.id)
+    : conversation.order
+  const clientIds = new Set(messages.map((message) => message.client_msg_id).filter(Boolean))
+  const outgoing = state.outgoing.filter((entry) => !clientIds.has(entry.clientMsgId))
+  if (!changed && !page && outgoing.length === state.outgoing.length) return state
+  return {
+    ...state,
+    outgoing: outgoing.length === state.outgoing.length ? state.outgoing : outgoing,
+    conversations: {
+      ...state.conversations,
+      [chatId]: {
+        byId,
+        order,
+        hasMoreBefore: page ? page.hasMoreBefore : conversation.hasMoreBefore,
+        loading: page ? false : conversation.loading,
+        loaded: conversation.loaded || page !== undefined,
+      },
+    },
+  }
+}
+
+export function withLoading(state: State, chatId: number, loading: boolean): State {
+  const conversation = state.conversations[chatId] ?? emptyConversation
+  if (conversation.loading === loading) return state
+  return { ...state, conversations: { ...state.conversations, [chatId]: { ...conversation, loading } } }
+}
+
+/** Applies one update of the user's log. `openChatId` is the chat on screen (its messages are read). */
+export function applyUpdate(state: State, update: Update, options: { visibleChatId: number | null }): State {
+  switch (update.type) {
+    case 'message:new': {
+      const { chat_id: chatId, message } = update.data
+      const chat = state.chats[chatId]
+      let next = withMessages(state, chatId, [message])
+      if (!chat) return next
+      const knownSeq = chat.last_message?.seq ?? 0
+      if (message.seq <= knownSeq) return next // a replay: the chat already counts it
+      const fromOther = message.sender_id !== state.me?.id
+      const unread = fromOther && options.visibleChatId !== chatId ? chat.unread_count + 1 : chat.unread_count
+      next = {
+        ...next,
+        chats: {
+          ...next.chats,
+          [chatId]: { ...chat, last_message: message, unread_count: unread, updated_at: message.sent_at },
+        },
+      }
+      if (fromOther) {
+        const typing = { ...(next.typing[chatId] ?? {}) }
+        if (message.sender_id !== null) delete typing[message.sender_id]
+        next = { ...next, typing: { ...next.typing, [chatId]: typing }, lastIncoming: message }
+      }
+      return next
+    }
+    case 'message:edited': {
+      const { chat_id: chatId, message } = update.data
+      const next = withMessages(state, chatId, [message])
+      const chat = next.chats[chatId]
+      if (chat?.last_message?.id === message.id) {
+        return { ...next, chats: { ...next.chats, [chatId]: { ...chat, last_message: message } } }
+      }
+      return next
+    }
+    case 'message:delivered':
+    case 'message:read': {
+      const { chat_id: chatId, user_id: userId } = update.data
+      const seq = update.type === 'message:read' ? update.data.read_seq : update.data.delivered_seq
+      if (userId === state.me?.id) {
+        // Another device of ours read the chat.
+        const chat = state.chats[chatId]
+        if (update.type === 'message:read' && chat && seq >= (chat.last_message?.seq ?? 0)) {
+          return { ...state, chats: { ...state.chats, [chatId]: { ...chat, unread_count: 0 } } }
+        }
+        return state
+      }
+      const receipts = state.receipts[chatId] ?? emptyReceipts
+      const key = update.type === 'message:read' ? 'read' : 'delivered'
+      if ((receipts[key][userId] ?? 0) >= seq) return state
+      const next: Receipts = { ...receipts, [key]: { ...receipts[key], [userId]: seq } }
+      // Whoever read a message also has it.
+      if (key === 'read' && (next.delivered[userId] ?? 0) < seq) {
+        return {
+          ...state,
+          receipts: {
+            ...state.receipts,
+            [chatId]: { read: next.read, delivered: { ...next.delivered, [userId]: seq } },
+          },
+        }
+      }
+      return { ...state, receipts: { ...state.receipts, [chatId]: next } }
+    }
+    case 'chat:settings': {
+      const chat = state.chats[update.data.chat_id]
+      if (!chat) return state
+      const { muted_until, pinned, archived } = update.data
+      return {
+        ...state,
+        chats: { ...state.chats, [chat.id]: { ...chat, muted_until, pinned, archived } },
+      }
+    }
+    default:
+      // Deletes, reactions and group changes are the next slice (apps/web/README.md, "What is left").
+      return state
+  }
+}
+
+/** The ticks a sender sees: the server's status, moved forward by the watermarks that arrived since. */
+export function statusOf(state: State, message: Message): 'sent' | 'delivered' | 'read' | null {
+  if (message.sender_id === null || message.sender_id !== state.me?.id) return null
+  const chat = state.chats[message.chat_id]
+  const receipts = state.receipts[message.chat_id] ?? emptyReceipts
+  const others = Math.max((chat?.participants_count ?? 2) - 1, 1)
+  const reached = (marks: Readonly<Record<number, number>>) =>
+    Object.values(marks).filter((seq) => seq >= message.seq).length >= others
+  const derived = reached(receipts.read) ? 'read' : reached(receipts.delivered) ? 'delivered' : 'sent'
+  return laterStatus(message.status, derived) ?? 'sent'
+}
+
+/** Chats by last activity, newest first (pinned first, as the server lists them). */
+export function sortedChats(chats: Readonly<Record<number, Chat>>): Chat[] {
+  return Object.values(chats)
+    .filter((chat) => !chat.archived)
+    .sort(
+      (a, b) => Number(b.pinned) - Number(a.pinned) || activity(b).localeCompare(activity(a)) || b.id - a.id,
+    )
+}
+
+const activity = (chat: Chat) => chat.last_message?.sent_at ?? chat.updated_at
+
+const RANK = { sent: 1, delivered: 2, read: 3 } as const
+type Status = keyof typeof RANK
+
+function laterStatus(a: Status | null, b: Status | null): Status | null {
+  if (a === null) return b
+  if (b === null) return a
+  return RANK[a] >= RANK[b] ? a : b
+}
+
+function newer(incoming: Message, known: Message): boolean {
+  if (incoming.edited_at !== known.edited_at || incoming.deleted !== known.deleted) return true
+  if (incoming.reactions.length !== known.reactions.length) return true
+  return laterStatus(known.status, incoming.status) !== known.status
+}
