@@ -24,6 +24,8 @@ export class ParleyClient {
   private refreshing: Promise<StoredTokens | null> | null = null
   private typingSentAt = new Map<number, number>()
   private typingTimer: ReturnType<typeof setInterval> | null = null
+  /** Authenticated REST calls under way: sign-out waits for them, so none meets a revoked session. */
+  private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(private readonly origin: string = window.location.origin) {
     this.rest = new RestClient({ baseUrl: origin, fetch: (...args) => fetch(...args) })
@@ -77,6 +79,10 @@ export class ParleyClient {
   }
 
   async signOut() {
+    // The socket goes first; calls already under way finish before the session is revoked.
+    this.socket?.close()
+    this.socket = null
+    await Promise.allSettled([...this.inFlight])
     try {
       await this.authed(() => this.rest.auth.logout())
     } catch {
@@ -330,7 +336,17 @@ export class ParleyClient {
    * is single-flight and, across tabs, serialised with a Web Lock: a refresh token is single-use, and
    * presenting a spent one revokes the session.
    */
-  private async authed<T>(call: () => Promise<T>): Promise<T> {
+  private authed<T>(call: () => Promise<T>): Promise<T> {
+    const pending = this.authedCall(call)
+    this.inFlight.add(pending)
+    void pending.then(
+      () => this.inFlight.delete(pending),
+      () => this.inFlight.delete(pending),
+    )
+    return pending
+  }
+
+  private async authedCall<T>(call: () => Promise<T>): Promise<T> {
     const tokens = await this.freshTokens(false)
     this.rest.accessToken = tokens?.access_token ?? null
     try {
