@@ -178,6 +178,8 @@ describe.skipIf(SKIP_BROWSER)('web client in Chromium (sqlite)', { timeout: 90_0
     await page.getByRole('button', { name: 'Sign in with code' }).click()
     await page.getByRole('heading', { name: 'Chats' }).waitFor()
     await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByLabel('Username').waitFor()
+    // Still signed out after a reload: the stored session is gone.
     await page.reload()
     await page.getByLabel('Username').waitFor()
   })

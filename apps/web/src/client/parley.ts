@@ -83,10 +83,16 @@ export class ParleyClient {
     this.socket?.close()
     this.socket = null
     await Promise.allSettled([...this.inFlight])
-    try {
-      await this.authed(() => this.rest.auth.logout())
-    } catch {
-      // Signed out locally whatever the server says: the tokens are forgotten below.
+    const tokens = await this.freshTokens(false).catch(() => null)
+    // Forgotten before the server is told: a reload meanwhile must not resume a session being revoked.
+    this.tokens.clear()
+    if (tokens) {
+      this.rest.accessToken = tokens.access_token
+      try {
+        await this.rest.auth.logout()
+      } catch {
+        // Signed out locally whatever the server says.
+      }
     }
     this.stop()
   }
