@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
 import { CLOSE_CODES } from '@parley/protocol'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import { presenceAudience, recordLastSeen } from '../actions/presence.ts'
@@ -91,6 +91,13 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     ephemeral.close()
   })
 
+  // Both faces refuse a browser page from another origin before the upgrade.
+  const checkOrigin = async (request: FastifyRequest) => {
+    if (!originAllowed(deps, request.headers.origin, request.headers.host)) {
+      throw errors.forbidden('This origin may not open a socket')
+    }
+  }
+
   const asyncApi = asyncApiDocument()
   app.get('/asyncapi.json', { schema: { hide: true } }, async () => asyncApi)
 
@@ -99,11 +106,7 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     {
       websocket: true,
       schema: { hide: true },
-      preValidation: async (request) => {
-        if (!originAllowed(deps, request.headers.origin, request.headers.host)) {
-          throw errors.forbidden('This origin may not open a socket')
-        }
-      },
+      preValidation: checkOrigin,
     },
     (socket, request) => {
       releaseUpgrade(socket, request.raw)
@@ -124,11 +127,7 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     {
       websocket: true,
       schema: { hide: true },
-      preValidation: async (request) => {
-        if (!originAllowed(deps, request.headers.origin, request.headers.host)) {
-          throw errors.forbidden('This origin may not open a socket')
-        }
-      },
+      preValidation: checkOrigin,
     },
     (socket, request) => {
       releaseUpgrade(socket, request.raw)
