@@ -7,6 +7,8 @@ import type { Config } from './config.ts'
 import { MemoryCounters } from './limits/counters.memory.ts'
 import { RedisCounters } from './limits/counters.redis.ts'
 import type { Counters } from './limits/counters.ts'
+import type { BlobStore } from './media/storage/blob-store.ts'
+import { DiskBlobStore } from './media/storage/disk.ts'
 import { MemoryBus } from './realtime/bus.memory.ts'
 import { RedisBus } from './realtime/bus.redis.ts'
 import type { Bus } from './realtime/bus.ts'
@@ -38,6 +40,8 @@ export interface Deps {
   channelMembers: ChannelMembers
   counters: Counters
   sms: SmsSender
+  /** Media bytes: local disk under the data dir, or an S3-compatible bucket. */
+  blobs: BlobStore
   /** HMAC key for access tokens and for hashing OTP codes. */
   secret: Uint8Array
   close(): Promise<void>
@@ -72,6 +76,7 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
     : new MemoryCounters(clock)
   const sms =
     overrides.sms ?? (config.sms.driver === 'twilio' ? new TwilioSms(config.sms) : new ConsoleSms(log))
+  const blobs: BlobStore = new DiskBlobStore(path.join(config.dataDir, 'media'))
   const secret = new TextEncoder().encode(config.jwtSecret ?? (await generatedSecret(config, store)))
 
   return {
@@ -84,9 +89,16 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
     channelMembers,
     counters,
     sms,
+    blobs,
     secret,
     async close() {
-      await Promise.allSettled([bus.close(), presence.close(), channelMembers.close(), counters.close()])
+      await Promise.allSettled([
+        bus.close(),
+        presence.close(),
+        channelMembers.close(),
+        counters.close(),
+        blobs.close(),
+      ])
       await store.close()
     },
   }

@@ -21,6 +21,12 @@ export const ERROR_CODES = [
   'otp_expired',
   'invalid_credentials',
   'username_taken',
+  /** A file's bytes were refused (type, pixels, scan): `details.reason` is a RejectReason. */
+  'media_rejected',
+  /** The upload would take the user past their storage quota. */
+  'quota_exceeded',
+  /** The server's own storage is full (507): nothing was stored; try again later. */
+  'insufficient_storage',
   'internal_error',
   'service_unavailable',
 ] as const

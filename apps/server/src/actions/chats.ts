@@ -33,6 +33,7 @@ export async function openPrivateChat(
         name: null,
         description: null,
         avatar_url: null,
+        avatar_attachment_id: null,
         created_by: actorId,
         private_pair: privatePair(actorId, otherUserId),
         last_activity_at: log.now,

@@ -96,6 +96,7 @@ export async function createGroup(
       name,
       description: body.description ? cleanText(body.description) || null : null,
       avatar_url: null,
+      avatar_attachment_id: null,
       created_by: actorId,
       private_pair: null,
       last_activity_at: log.now,

@@ -17,6 +17,7 @@ export const CHAT_COLUMNS = [
   'name',
   'description',
   'avatar_url',
+  'avatar_attachment_id',
   'created_by',
   'private_pair',
   'last_seq',

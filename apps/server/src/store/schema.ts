@@ -1,3 +1,4 @@
+import type { AttachmentState, MediaKind, RejectReason } from '@parley/protocol'
 import type { Generated, Insertable, Selectable } from 'kysely'
 
 /**
@@ -22,6 +23,8 @@ export interface Database {
   changes: ChangesTable
   user_updates: UserUpdatesTable
   user_seqs: UserSeqsTable
+  attachments: AttachmentsTable
+  message_attachments: MessageAttachmentsTable
 }
 
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody'
@@ -35,6 +38,7 @@ export interface UsersTable {
   name: string
   about: string
   avatar_url: string | null
+  avatar_attachment_id: number | null
   privacy_last_seen: VisibilityValue
   privacy_profile_photo: VisibilityValue
   privacy_about: VisibilityValue
@@ -116,6 +120,7 @@ export interface ChatsTable {
   name: string | null
   description: string | null
   avatar_url: string | null
+  avatar_attachment_id: number | null
   created_by: number | null
   private_pair: string | null
   last_seq: number
@@ -199,4 +204,39 @@ export interface UserSeqsTable {
   seq: number
   purged_through: number
   acked_seq: number
+}
+
+export interface AttachmentsTable {
+  id: Generated<number>
+  owner_id: number
+  kind: MediaKind
+  state: AttachmentState
+  reject_reason: RejectReason | null
+  declared_mime: string
+  declared_size: number
+  mime: string | null
+  size: number
+  file_name: string | null
+  width: number | null
+  height: number | null
+  duration_ms: number | null
+  placeholder: string | null
+  waveform: string | null
+  storage_key: string
+  /** JSON `Record<string, StoredVariant>` (media/variants.ts): thumbnail, display size, avatar sizes. */
+  variants: string | null
+  upload_id: string | null
+  received_bytes: number
+  created_at: number
+  completed_at: number | null
+  ready_at: number | null
+  attached_at: number | null
+}
+export type AttachmentRow = Selectable<AttachmentsTable>
+export type NewAttachment = Insertable<AttachmentsTable>
+
+export interface MessageAttachmentsTable {
+  message_id: number
+  attachment_id: number
+  position: number
 }

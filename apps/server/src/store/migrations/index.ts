@@ -4,6 +4,7 @@ import { identity } from './0001-identity.ts'
 import { chats } from './0002-chats.ts'
 import { search } from './0003-search.ts'
 import { changeSubjects } from './0004-change-subjects.ts'
+import { attachments } from './0005-attachments.ts'
 
 /**
  * One migration set for both dialects. A migration is a factory of the dialect so the few places
@@ -16,6 +17,7 @@ const ALL: Record<string, DialectMigration> = {
   '0002-chats': chats,
   '0003-search': search,
   '0004-change-subjects': changeSubjects,
+  '0005-attachments': attachments,
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,93 @@
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { type Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { MEDIA_SIZE_LIMITS, MEDIA_TYPES, type MediaKind } from '@parley/protocol'
+import { fileTypeFromFile } from 'file-type'
+import type { Deps } from '../deps.ts'
+import { ApiError, errors } from '../errors.ts'
+import { AttachmentRepository } from '../store/attachment.repository.ts'
+import type { AttachmentRow } from '../store/schema.ts'
+
+type IngestDeps = Pick<Deps, 'store' | 'blobs' | 'clock' | 'config' | 'log'>
+
+export interface IngestInput {
+  ownerId: number
+  kind: MediaKind
+  declaredMime: string
+  fileName: string | null
+  purpose: 'message' | 'avatar'
+  /** The file's bytes as they arrive (a multipart part, a PUT body); never buffered whole. */
+  source: Readable
+}
+
+/** A fresh, unguessable storage key; the date prefix keeps directories small on disk. */
+export function newStorageKey(now: number): string {
+  const day = new Date(now).toISOString().slice(0, 10).replaceAll('-', '/')
+  return `u/${day}/${crypto.randomBytes(16).toString('hex')}`
+}
+
+/** Fails the stream with a coded 413 as soon as it passes `limit` bytes (before they are all read). */
+function sizeLimit(limit: number): Transform {
+  let seen = 0
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length
+      if (seen > limit) done(errors.payloadTooLarge(limit))
+      else done(null, chunk)
+    },
+  })
+}
+
+/**
+ * Takes an upload that arrives in one stream (multipart sends, avatars, group create) from bytes to a
+ * stored attachment: spooled to a temporary file under the per-kind limit, its type sniffed, stored.
+ * Nothing is left behind when it throws.
+ */
+export async function ingestStream(deps: IngestDeps, input: IngestInput): Promise<AttachmentRow> {
+  const limit = MEDIA_SIZE_LIMITS[input.kind]
+  const spool = path.join(deps.config.dataDir, 'tmp')
+  await fs.promises.mkdir(spool, { recursive: true, mode: 0o700 })
+  const file = path.join(spool, crypto.randomBytes(12).toString('hex'))
+  const key = newStorageKey(deps.clock.now())
+  try {
+    await pipeline(input.source, sizeLimit(limit), fs.createWriteStream(file, { mode: 0o600 }))
+    const { size } = await fs.promises.stat(file)
+    if (size === 0) throw new ApiError(422, 'media_rejected', 'The file is empty', { reason: 'empty' })
+    const sniffed = (await fileTypeFromFile(file))?.mime ?? 'application/octet-stream'
+    if (input.kind !== 'document' && !MEDIA_TYPES[input.kind].includes(sniffed))
+      throw errors.unsupportedMediaType(sniffed)
+    await deps.blobs.put(key, fs.createReadStream(file), { contentType: sniffed })
+    const now = deps.clock.now()
+    return await new AttachmentRepository(deps.store.db).insert({
+      owner_id: input.ownerId,
+      kind: input.kind,
+      state: 'ready',
+      reject_reason: null,
+      declared_mime: input.declaredMime,
+      declared_size: size,
+      mime: sniffed,
+      size,
+      file_name: input.fileName,
+      width: null,
+      height: null,
+      duration_ms: null,
+      placeholder: null,
+      waveform: null,
+      storage_key: key,
+      variants: null,
+      upload_id: null,
+      received_bytes: size,
+      created_at: now,
+      completed_at: now,
+      ready_at: now,
+      attached_at: null,
+    })
+  } catch (error) {
+    await deps.blobs.delete([key]).catch(() => {})
+    throw error
+  } finally {
+    await fs.promises.rm(file, { force: true })
+  }
+}
