@@ -7,6 +7,7 @@ import type { Config } from './config.ts'
 import { MemoryCounters } from './limits/counters.memory.ts'
 import { RedisCounters } from './limits/counters.redis.ts'
 import type { Counters } from './limits/counters.ts'
+import { createPipeline, type MediaPipeline } from './media/pipeline.ts'
 import type { BlobStore } from './media/storage/blob-store.ts'
 import { DiskBlobStore } from './media/storage/disk.ts'
 import { MemoryBus } from './realtime/bus.memory.ts'
@@ -42,6 +43,8 @@ export interface Deps {
   sms: SmsSender
   /** Media bytes: local disk under the data dir, or an S3-compatible bucket. */
   blobs: BlobStore
+  /** Checks and processes uploaded bytes, with bounded concurrency (media/pipeline.ts). */
+  media: MediaPipeline
   /** HMAC key for access tokens and for hashing OTP codes. */
   secret: Uint8Array
   close(): Promise<void>
@@ -77,6 +80,7 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
   const sms =
     overrides.sms ?? (config.sms.driver === 'twilio' ? new TwilioSms(config.sms) : new ConsoleSms(log))
   const blobs: BlobStore = new DiskBlobStore(path.join(config.dataDir, 'media'))
+  const media = createPipeline({ config, store, blobs, clock, log })
   const secret = new TextEncoder().encode(config.jwtSecret ?? (await generatedSecret(config, store)))
 
   return {
@@ -90,6 +94,7 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
     counters,
     sms,
     blobs,
+    media,
     secret,
     async close() {
       await Promise.allSettled([

@@ -3,14 +3,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { type Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { MEDIA_SIZE_LIMITS, MEDIA_TYPES, type MediaKind } from '@parley/protocol'
-import { fileTypeFromFile } from 'file-type'
+import { MEDIA_SIZE_LIMITS, type MediaKind } from '@parley/protocol'
 import type { Deps } from '../deps.ts'
 import { ApiError, errors } from '../errors.ts'
 import { AttachmentRepository } from '../store/attachment.repository.ts'
 import type { AttachmentRow } from '../store/schema.ts'
 
-type IngestDeps = Pick<Deps, 'store' | 'blobs' | 'clock' | 'config' | 'log'>
+type IngestDeps = Pick<Deps, 'store' | 'blobs' | 'clock' | 'config' | 'log' | 'media'>
 
 export interface IngestInput {
   ownerId: number
@@ -40,9 +39,20 @@ function sizeLimit(limit: number): Transform {
   })
 }
 
+/** A rejected attachment as the error its uploader gets. */
+export function rejection(row: AttachmentRow): ApiError {
+  const reason = row.reject_reason ?? 'corrupt'
+  if (reason === 'type_mismatch' || reason === 'type_not_allowed')
+    return new ApiError(415, 'unsupported_media_type', `This file's type is not accepted (${reason})`, {
+      reason,
+    })
+  return new ApiError(422, 'media_rejected', `The file was refused (${reason})`, { reason })
+}
+
 /**
- * Takes an upload that arrives in one stream (multipart sends, avatars, group create) from bytes to a
- * stored attachment: spooled to a temporary file under the per-kind limit, its type sniffed, stored.
+ * Takes an upload that arrives in one stream (multipart sends, avatars, group create) from bytes to an
+ * attachment: spooled to a temporary file under the per-kind limit, then through the pipeline (checks,
+ * processing, storage). Resolves with a ready attachment; throws the coded error of a rejected one.
  * Nothing is left behind when it throws.
  */
 export async function ingestStream(deps: IngestDeps, input: IngestInput): Promise<AttachmentRow> {
@@ -50,24 +60,19 @@ export async function ingestStream(deps: IngestDeps, input: IngestInput): Promis
   const spool = path.join(deps.config.dataDir, 'tmp')
   await fs.promises.mkdir(spool, { recursive: true, mode: 0o700 })
   const file = path.join(spool, crypto.randomBytes(12).toString('hex'))
-  const key = newStorageKey(deps.clock.now())
   try {
     await pipeline(input.source, sizeLimit(limit), fs.createWriteStream(file, { mode: 0o600 }))
     const { size } = await fs.promises.stat(file)
     if (size === 0) throw new ApiError(422, 'media_rejected', 'The file is empty', { reason: 'empty' })
-    const sniffed = (await fileTypeFromFile(file))?.mime ?? 'application/octet-stream'
-    if (input.kind !== 'document' && !MEDIA_TYPES[input.kind].includes(sniffed))
-      throw errors.unsupportedMediaType(sniffed)
-    await deps.blobs.put(key, fs.createReadStream(file), { contentType: sniffed })
     const now = deps.clock.now()
-    return await new AttachmentRepository(deps.store.db).insert({
+    const row = await new AttachmentRepository(deps.store.db).insert({
       owner_id: input.ownerId,
       kind: input.kind,
-      state: 'ready',
+      state: 'processing',
       reject_reason: null,
       declared_mime: input.declaredMime,
       declared_size: size,
-      mime: sniffed,
+      mime: null,
       size,
       file_name: input.fileName,
       width: null,
@@ -75,18 +80,18 @@ export async function ingestStream(deps: IngestDeps, input: IngestInput): Promis
       duration_ms: null,
       placeholder: null,
       waveform: null,
-      storage_key: key,
+      storage_key: newStorageKey(now),
       variants: null,
       upload_id: null,
       received_bytes: size,
       created_at: now,
       completed_at: now,
-      ready_at: now,
+      ready_at: null,
       attached_at: null,
     })
-  } catch (error) {
-    await deps.blobs.delete([key]).catch(() => {})
-    throw error
+    const processed = await deps.media.process(row, file)
+    if (processed.state !== 'ready') throw rejection(processed)
+    return processed
   } finally {
     await fs.promises.rm(file, { force: true })
   }
