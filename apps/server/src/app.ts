@@ -29,6 +29,7 @@ import { chatRoutes } from './http/routes/chats.routes.ts'
 import { contactRoutes } from './http/routes/contacts.routes.ts'
 import { groupsRoutes } from './http/routes/groups.routes.ts'
 import { healthRoutes } from './http/routes/health.routes.ts'
+import { mediaRoutes } from './http/routes/media.routes.ts'
 import { messageOpsRoutes } from './http/routes/message-ops.routes.ts'
 import { messageRoutes } from './http/routes/messages.routes.ts'
 import { searchRoutes } from './http/routes/search.routes.ts'
@@ -237,6 +238,12 @@ export async function buildApp(deps: Deps): Promise<App> {
             scheme: 'bearer',
             description: 'The PARLEY_ADMIN_TOKEN setting; without it the admin API answers 404.',
           },
+          mediaCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'parley_media',
+            description: 'Set by `POST /api/media/cookie`; accepted on `GET /api/media/*` only.',
+          },
         },
       },
     },
@@ -262,6 +269,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   syncRoutes(app, deps)
   adminRoutes(app, deps)
   broadcastingRoutes(app, deps)
+  mediaRoutes(app, deps, metrics)
   await webRoutes(app, web)
   return app
 }

@@ -60,6 +60,10 @@ describe('loadConfig', () => {
       typingTimeoutMs: 5000,
       maxGroupSize: 1024,
       updateRetentionDays: 30,
+      s3: null,
+      mediaQuotaBytes: 1073741824,
+      mediaUrlTtlSeconds: 300,
+      uploadsPerMinute: 30,
       production: false,
     })
   })
@@ -158,7 +162,7 @@ describe('describeConfig', () => {
     expect(settings.length).toBeGreaterThan(0)
     const env: Record<string, string> = {}
     for (const setting of settings) {
-      expect(setting.name).toMatch(/^PARLEY_[A-Z_]+$/)
+      expect(setting.name).toMatch(/^PARLEY_[A-Z0-9_]+$/)
       expect(setting.doc.length).toBeGreaterThan(0)
       env[setting.name] = setting.default
     }
@@ -168,7 +172,7 @@ describe('describeConfig', () => {
   it('matches the configuration table in README.md', () => {
     const readme = fs.readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
     const rows = new Map(
-      [...readme.matchAll(/^\|\s*`(PARLEY_[A-Z_]+)`\s*\|([^|]*)\|/gm)].map((match) => [
+      [...readme.matchAll(/^\|\s*`(PARLEY_[A-Z0-9_]+)`\s*\|([^|]*)\|/gm)].map((match) => [
         match[1],
         match[2]?.trim(),
       ]),
@@ -178,5 +182,37 @@ describe('describeConfig', () => {
       expect(rows.get(setting.name), `README.md configuration table row for ${setting.name}`).toBe(shown)
     }
     expect([...rows.keys()].sort()).toEqual(settings.map((setting) => setting.name).sort())
+  })
+
+  it('reads the S3 settings as one store, and names each bad one', () => {
+    expect(
+      loadConfig({
+        PARLEY_S3_BUCKET: 'parley-media',
+        PARLEY_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        PARLEY_S3_ACCESS_KEY_ID: 'key',
+        PARLEY_S3_SECRET_ACCESS_KEY: 'secret',
+        PARLEY_S3_FORCE_PATH_STYLE: 'true',
+      }).s3,
+    ).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      bucket: 'parley-media',
+      accessKeyId: 'key',
+      secretAccessKey: 'secret',
+      forcePathStyle: true,
+    })
+    const bad = () =>
+      loadConfig({
+        PARLEY_S3_BUCKET: 'Bad_Bucket',
+        PARLEY_S3_ENDPOINT: 'ftp://x',
+        PARLEY_S3_ACCESS_KEY_ID: 'key',
+        PARLEY_S3_SECRET_ACCESS_KEY: 'do-not-echo-me',
+      })
+    expect(bad).toThrow(/PARLEY_S3_BUCKET/)
+    expect(bad).toThrow(/PARLEY_S3_ENDPOINT/)
+    expect(bad).not.toThrow(/do-not-echo-me/)
+    expect(() => loadConfig({ PARLEY_S3_BUCKET: 'parley-media', PARLEY_S3_ACCESS_KEY_ID: 'key' })).toThrow(
+      /PARLEY_S3_ACCESS_KEY_ID/,
+    )
   })
 })

@@ -115,6 +115,36 @@ const Settings = {
     default: '30',
     doc: 'Days an update stays in the per-user log; an older sync cursor gets `resync_required`.',
   },
+  PARLEY_S3_ENDPOINT: {
+    default: '',
+    doc: 'S3-compatible endpoint URL (MinIO, Ceph, Swift); empty: AWS for the region.',
+  },
+  PARLEY_S3_REGION: { default: 'us-east-1', doc: 'S3 region to sign requests for.' },
+  PARLEY_S3_BUCKET: {
+    default: '',
+    doc: 'S3 bucket for media (created on start if missing); empty: media on local disk under `PARLEY_DATA_DIR/media`.',
+  },
+  PARLEY_S3_ACCESS_KEY_ID: {
+    default: '',
+    doc: 'S3 access key; empty: the AWS SDK default credential chain.',
+  },
+  PARLEY_S3_SECRET_ACCESS_KEY: { default: '', doc: 'S3 secret key (with `PARLEY_S3_ACCESS_KEY_ID`).' },
+  PARLEY_S3_FORCE_PATH_STYLE: {
+    default: 'false',
+    doc: 'Address the bucket as `endpoint/bucket` rather than `bucket.endpoint` (MinIO, Swift).',
+  },
+  PARLEY_MEDIA_QUOTA_BYTES: {
+    default: '1073741824',
+    doc: 'Media one user may store in total, bytes (uploads past it: `413 quota_exceeded`).',
+  },
+  PARLEY_MEDIA_URL_TTL: {
+    default: '300',
+    doc: 'Life of signed media URLs (download and upload), seconds.',
+  },
+  PARLEY_UPLOADS_PER_MINUTE: {
+    default: '30',
+    doc: 'Uploads one user may start per minute (`POST /api/upload/sign`; more: `429`).',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>
 
 export type SettingName = keyof typeof Settings
@@ -168,6 +198,20 @@ const ConfigSchema = Type.Object({
   typingTimeoutMs: Type.Integer({ minimum: 50 }),
   maxGroupSize: Type.Integer({ minimum: 2, maximum: MAX_GROUP_SIZE_LIMIT }),
   updateRetentionDays: Positive,
+  s3: Type.Union([
+    Type.Null(),
+    Type.Object({
+      endpoint: Type.Union([Type.String({ pattern: '^https?://' }), Type.Null()]),
+      region: Type.String({ minLength: 1 }),
+      bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+      accessKeyId: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+      secretAccessKey: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+      forcePathStyle: Type.Boolean(),
+    }),
+  ]),
+  mediaQuotaBytes: Positive,
+  mediaUrlTtlSeconds: Type.Integer({ minimum: 1, maximum: 604800 }),
+  uploadsPerMinute: Positive,
   production: Type.Boolean(),
 })
 export type Config = Static<typeof ConfigSchema>
@@ -226,6 +270,10 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   typingTimeoutMs: 'PARLEY_TYPING_TIMEOUT_MS',
   maxGroupSize: 'PARLEY_MAX_GROUP_SIZE',
   updateRetentionDays: 'PARLEY_UPDATE_RETENTION_DAYS',
+  s3: 'PARLEY_S3_BUCKET',
+  mediaQuotaBytes: 'PARLEY_MEDIA_QUOTA_BYTES',
+  mediaUrlTtlSeconds: 'PARLEY_MEDIA_URL_TTL',
+  uploadsPerMinute: 'PARLEY_UPLOADS_PER_MINUTE',
 }
 
 /** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
@@ -262,6 +310,12 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_TYPING_TIMEOUT_MS: 'a whole number of milliseconds, at least 50',
   PARLEY_MAX_GROUP_SIZE: `a whole number from 2 to ${MAX_GROUP_SIZE_LIMIT}`,
   PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
+  PARLEY_S3_ENDPOINT: 'an http:// or https:// URL, or unset for AWS',
+  PARLEY_S3_BUCKET: 'a bucket name (3 to 63 lowercase letters, digits, `.` or `-`), or unset for local disk',
+  PARLEY_S3_FORCE_PATH_STYLE: 'true or false',
+  PARLEY_MEDIA_QUOTA_BYTES: 'a whole number of bytes, at least 1',
+  PARLEY_MEDIA_URL_TTL: 'a whole number of seconds from 1 to 604800',
+  PARLEY_UPLOADS_PER_MINUTE: 'a whole number, at least 1',
 }
 
 /** Never echoed in error messages: they are, or may contain, credentials. */
@@ -272,6 +326,7 @@ const SECRET_SETTINGS = new Set<SettingName>([
   'PARLEY_TWILIO_AUTH_TOKEN',
   'PARLEY_DATABASE_URL',
   'PARLEY_REDIS_URL',
+  'PARLEY_S3_SECRET_ACCESS_KEY',
 ])
 
 /** Reads and validates the whole configuration; throws ConfigError naming every bad variable. */
@@ -325,6 +380,20 @@ export function loadConfig(env: Env = process.env): Config {
     typingTimeoutMs: integer(get('PARLEY_TYPING_TIMEOUT_MS')),
     maxGroupSize: integer(get('PARLEY_MAX_GROUP_SIZE')),
     updateRetentionDays: integer(get('PARLEY_UPDATE_RETENTION_DAYS')),
+    s3:
+      get('PARLEY_S3_BUCKET') === ''
+        ? null
+        : {
+            endpoint: orNull(get('PARLEY_S3_ENDPOINT')),
+            region: get('PARLEY_S3_REGION'),
+            bucket: get('PARLEY_S3_BUCKET'),
+            accessKeyId: orNull(get('PARLEY_S3_ACCESS_KEY_ID')),
+            secretAccessKey: orNull(get('PARLEY_S3_SECRET_ACCESS_KEY')),
+            forcePathStyle: boolean(get('PARLEY_S3_FORCE_PATH_STYLE')),
+          },
+    mediaQuotaBytes: integer(get('PARLEY_MEDIA_QUOTA_BYTES')),
+    mediaUrlTtlSeconds: integer(get('PARLEY_MEDIA_URL_TTL')),
+    uploadsPerMinute: integer(get('PARLEY_UPLOADS_PER_MINUTE')),
     production: env.NODE_ENV === 'production',
   }
 
@@ -353,10 +422,24 @@ export function loadConfig(env: Env = process.env): Config {
     )
   }
   const smsChecked = problems.size > 0
+  // The S3 settings are one nullable object in the schema; check them one by one, as the SMS ones.
+  const problemsBeforeS3 = problems.size
+  if (candidate.s3) {
+    const s3 = candidate.s3
+    if (s3.endpoint !== null && !/^https?:\/\//.test(s3.endpoint)) problem('PARLEY_S3_ENDPOINT')
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket)) problem('PARLEY_S3_BUCKET')
+    if (typeof s3.forcePathStyle !== 'boolean') problem('PARLEY_S3_FORCE_PATH_STYLE')
+    if ((s3.accessKeyId === null) !== (s3.secretAccessKey === null))
+      problem(
+        'PARLEY_S3_ACCESS_KEY_ID',
+        'set both PARLEY_S3_ACCESS_KEY_ID and PARLEY_S3_SECRET_ACCESS_KEY, or neither',
+      )
+  }
+  const s3Checked = problems.size > problemsBeforeS3
   for (const error of Value.Errors(ConfigSchema, candidate)) {
     const field = (error.path.split('/')[1] ?? '') as keyof typeof FIELD_TO_SETTING
     const setting = FIELD_TO_SETTING[field]
-    if (!setting || (field === 'sms' && smsChecked)) continue
+    if (!setting || (field === 'sms' && smsChecked) || (field === 's3' && s3Checked)) continue
     problem(setting)
   }
   if (problems.size > 0) {

@@ -10,6 +10,7 @@ import type { Counters } from './limits/counters.ts'
 import { createPipeline, type MediaPipeline } from './media/pipeline.ts'
 import type { BlobStore } from './media/storage/blob-store.ts'
 import { DiskBlobStore } from './media/storage/disk.ts'
+import { S3BlobStore } from './media/storage/s3.ts'
 import { MemoryBus } from './realtime/bus.memory.ts'
 import { RedisBus } from './realtime/bus.redis.ts'
 import type { Bus } from './realtime/bus.ts'
@@ -79,9 +80,9 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
     : new MemoryCounters(clock)
   const sms =
     overrides.sms ?? (config.sms.driver === 'twilio' ? new TwilioSms(config.sms) : new ConsoleSms(log))
-  const blobs: BlobStore = new DiskBlobStore(path.join(config.dataDir, 'media'))
-  const media = createPipeline({ config, store, blobs, clock, log })
   const secret = new TextEncoder().encode(config.jwtSecret ?? (await generatedSecret(config, store)))
+  const blobs = await openBlobStore(config, secret, clock)
+  const media = createPipeline({ config, store, blobs, clock, log })
 
   return {
     config,
@@ -107,6 +108,14 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
       await store.close()
     },
   }
+}
+
+/** S3 when a bucket is configured (created if missing), else files under the data dir. */
+async function openBlobStore(config: Config, secret: Uint8Array, clock: Clock): Promise<BlobStore> {
+  if (!config.s3) return new DiskBlobStore(path.join(config.dataDir, 'media'), secret, () => clock.now())
+  const s3 = new S3BlobStore(config.s3)
+  await s3.ensureBucket()
+  return s3
 }
 
 /**

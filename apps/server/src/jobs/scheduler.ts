@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { withJobLock } from '../store/job-lock.repository.ts'
+import { mediaHousekeeping } from './media-housekeeping.ts'
 import { purgeExpiredUpdates } from './retention.ts'
 
 export interface Job {
@@ -12,6 +13,7 @@ export interface Job {
 /** The server's background jobs. */
 export const JOBS: readonly Job[] = [
   { name: 'update-log-retention', everyMs: 60 * 60 * 1000, run: purgeExpiredUpdates },
+  { name: 'media-housekeeping', everyMs: 60 * 60 * 1000, run: mediaHousekeeping },
 ]
 
 export interface Scheduler {

@@ -8,6 +8,8 @@ import type { Deps } from '../deps.ts'
 import { ApiError, errors } from '../errors.ts'
 import { AttachmentRepository } from '../store/attachment.repository.ts'
 import type { AttachmentRow } from '../store/schema.ts'
+import { StorageFull } from './storage/blob-store.ts'
+import { isNoSpace } from './storage/disk.ts'
 
 type IngestDeps = Pick<Deps, 'store' | 'blobs' | 'clock' | 'config' | 'log' | 'media'>
 
@@ -39,6 +41,32 @@ function sizeLimit(limit: number): Transform {
   })
 }
 
+export const mediaErrors = {
+  quotaExceeded: (quota: number, used: number) =>
+    new ApiError(413, 'quota_exceeded', 'This file would take you over your media storage quota', {
+      quota,
+      used,
+    }),
+  insufficientStorage: () =>
+    new ApiError(507, 'insufficient_storage', 'The media store is full; nothing was stored. Try again later'),
+}
+
+/** Turns a store's "no room" into the coded 507; anything else passes through. */
+export function storageError(error: unknown): unknown {
+  return error instanceof StorageFull || isNoSpace(error) ? mediaErrors.insufficientStorage() : error
+}
+
+/** Refuses an upload that would take the user past their quota (reserved sizes of pending uploads count). */
+export async function checkQuota(
+  deps: Pick<Deps, 'store' | 'config'>,
+  ownerId: number,
+  size: number,
+): Promise<void> {
+  const used = await new AttachmentRepository(deps.store.db).bytesUsedBy(ownerId)
+  if (used + size > deps.config.mediaQuotaBytes)
+    throw mediaErrors.quotaExceeded(deps.config.mediaQuotaBytes, used)
+}
+
 /** A rejected attachment as the error its uploader gets. */
 export function rejection(row: AttachmentRow): ApiError {
   const reason = row.reject_reason ?? 'corrupt'
@@ -61,9 +89,14 @@ export async function ingestStream(deps: IngestDeps, input: IngestInput): Promis
   await fs.promises.mkdir(spool, { recursive: true, mode: 0o700 })
   const file = path.join(spool, crypto.randomBytes(12).toString('hex'))
   try {
-    await pipeline(input.source, sizeLimit(limit), fs.createWriteStream(file, { mode: 0o600 }))
+    await pipeline(input.source, sizeLimit(limit), fs.createWriteStream(file, { mode: 0o600 })).catch(
+      (error: unknown) => {
+        throw storageError(error)
+      },
+    )
     const { size } = await fs.promises.stat(file)
     if (size === 0) throw new ApiError(422, 'media_rejected', 'The file is empty', { reason: 'empty' })
+    await checkQuota(deps, input.ownerId, size)
     const now = deps.clock.now()
     const row = await new AttachmentRepository(deps.store.db).insert({
       owner_id: input.ownerId,
@@ -89,7 +122,11 @@ export async function ingestStream(deps: IngestDeps, input: IngestInput): Promis
       ready_at: null,
       attached_at: null,
     })
-    const processed = await deps.media.process(row, file)
+    const processed = await deps.media.process(row, file).catch(async (error: unknown) => {
+      // Not the file's fault (store full or down): the row must not linger half-made.
+      await new AttachmentRepository(deps.store.db).remove(row.id)
+      throw storageError(error)
+    })
     if (processed.state !== 'ready') throw rejection(processed)
     return processed
   } finally {

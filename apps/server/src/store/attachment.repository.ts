@@ -1,7 +1,8 @@
-import type { Updateable } from 'kysely'
+import type { AttachmentState } from '@parley/protocol'
+import { type ExpressionBuilder, sql, type Updateable } from 'kysely'
 import { inChunks } from './chunks.ts'
 import type { Executor } from './db.ts'
-import type { AttachmentRow, AttachmentsTable, NewAttachment } from './schema.ts'
+import type { AttachmentRow, AttachmentsTable, Database, NewAttachment } from './schema.ts'
 
 export class AttachmentRepository {
   constructor(private readonly db: Executor) {}
@@ -31,4 +32,150 @@ export class AttachmentRepository {
   async update(id: number, changes: Updateable<AttachmentsTable>): Promise<void> {
     await this.db.updateTable('attachments').set(changes).where('id', '=', id).execute()
   }
+
+  /**
+   * Bytes a user's media take or have reserved: the stored size of what arrived, the declared size of
+   * uploads still under way; rejected files count for nothing (housekeeping removes them).
+   */
+  async bytesUsedBy(ownerId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('attachments')
+      .select(
+        sql<string | number | null>`sum(case when state = 'uploading' then declared_size else size end)`.as(
+          'used',
+        ),
+      )
+      .where('owner_id', '=', ownerId)
+      .where('state', '!=', 'rejected')
+      .executeTakeFirst()
+    return Number(row?.used ?? 0)
+  }
+
+  /** Applies `changes` only while the row is in state `from`; answers whether it was. */
+  async moveState(
+    id: number,
+    from: AttachmentState,
+    changes: Updateable<AttachmentsTable>,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('attachments')
+      .set(changes)
+      .where('id', '=', id)
+      .where('state', '=', from)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
+  }
+
+  findByStorageKey(storageKey: string): Promise<AttachmentRow | undefined> {
+    return this.db
+      .selectFrom('attachments')
+      .selectAll()
+      .where('storage_key', '=', storageKey)
+      .executeTakeFirst()
+  }
+
+  /** Links an attachment to a message (mmsg's send does this; tests and forwards too). */
+  async attachToMessage(
+    messageId: number,
+    attachmentId: number,
+    position: number,
+    now: number,
+  ): Promise<void> {
+    await this.db
+      .insertInto('message_attachments')
+      .values({ message_id: messageId, attachment_id: attachmentId, position })
+      .execute()
+    await this.db
+      .updateTable('attachments')
+      .set({ attached_at: now })
+      .where('id', '=', attachmentId)
+      .where('attached_at', 'is', null)
+      .execute()
+  }
+
+  /**
+   * Housekeeping's candidates: never attached and created before `unattachedBefore`, or attached once
+   * and referenced by nothing now (no message_attachments row of a message not deleted for everyone, no
+   * user or chat avatar). At most `limit` rows, oldest first.
+   */
+  unreferenced(unattachedBefore: number, limit: number): Promise<AttachmentRow[]> {
+    return this.db
+      .selectFrom('attachments')
+      .selectAll()
+      .where((eb) => unreferencedRule(eb, unattachedBefore))
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+  }
+
+  /**
+   * Deletes the attachment and its dead message links if it is still unreferenced (checked in the
+   * same transaction, so one attached meanwhile stays). Answers whether it went.
+   */
+  async removeIfUnreferenced(id: number, unattachedBefore: number): Promise<boolean> {
+    const still = await this.db
+      .selectFrom('attachments')
+      .select('id')
+      .where('id', '=', id)
+      .where((eb) => unreferencedRule(eb, unattachedBefore))
+      .executeTakeFirst()
+    if (!still) return false
+    await this.remove(id)
+    return true
+  }
+
+  /** Deletes the row and its (now dead) message links. */
+  async remove(id: number): Promise<void> {
+    await this.db.deleteFrom('message_attachments').where('attachment_id', '=', id).execute()
+    await this.db.deleteFrom('attachments').where('id', '=', id).execute()
+  }
+
+  /** Bytes stored for ready attachments, for the metrics gauge. */
+  async storedBytes(): Promise<number> {
+    const row = await this.db
+      .selectFrom('attachments')
+      .select(sql<string | number | null>`sum(size)`.as('total'))
+      .where('state', '=', 'ready')
+      .executeTakeFirst()
+    return Number(row?.total ?? 0)
+  }
+}
+
+/** The housekeeping rule as a condition on `attachments` (docs/api/media.md, "Housekeeping"). */
+function unreferencedRule(eb: ExpressionBuilder<Database, 'attachments'>, unattachedBefore: number) {
+  return eb.and([
+    // Referenced is never removed, even if whoever attached it did not set attached_at.
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('message_attachments')
+          .innerJoin('messages', 'messages.id', 'message_attachments.message_id')
+          .select('message_attachments.message_id')
+          .whereRef('message_attachments.attachment_id', '=', 'attachments.id')
+          .where('messages.deleted_at', 'is', null),
+      ),
+    ),
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('users')
+          .select('users.id')
+          .whereRef('users.avatar_attachment_id', '=', 'attachments.id')
+          .where('users.deleted_at', 'is', null),
+      ),
+    ),
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('chats')
+          .select('chats.id')
+          .whereRef('chats.avatar_attachment_id', '=', 'attachments.id'),
+      ),
+    ),
+    // Never attached: a day to be attached. Attached once: gone as soon as nothing refers to it.
+    eb.or([
+      eb('attachments.attached_at', 'is not', null),
+      eb('attachments.created_at', '<', unattachedBefore),
+    ]),
+  ])
 }

@@ -2,6 +2,14 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {
+  AbortMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3'
 import { RestClient } from '@parley/sdk'
 import pg from 'pg'
 import pino from 'pino'
@@ -26,6 +34,71 @@ if (Boolean(adminUrl) !== Boolean(redisUrl)) {
 export const NO_RATE_LIMITS = { PARLEY_RATE_LIMIT_PER_IP: '1000000', PARLEY_RATE_LIMIT_PER_USER: '1000000' }
 
 export const MODES: Mode[] = adminUrl ? ['sqlite', 'postgres+redis'] : ['sqlite']
+
+/**
+ * postgres+redis servers keep media in a real S3 (Swift's s3api; .ci/run starts it) when
+ * PARLEY_TEST_S3_ENDPOINT is set, each in a bucket of its own. CI must test S3: there a missing endpoint
+ * fails postgres+redis mode instead of quietly falling back to disk.
+ */
+const s3Endpoint = process.env.PARLEY_TEST_S3_ENDPOINT
+const s3Credentials = {
+  accessKeyId: process.env.PARLEY_TEST_S3_ACCESS_KEY_ID ?? 'test:tester',
+  secretAccessKey: process.env.PARLEY_TEST_S3_SECRET_ACCESS_KEY ?? 'testing',
+}
+
+function s3Settings(): { env: Record<string, string>; bucket: string } | null {
+  if (!s3Endpoint) {
+    if (process.env.CI === 'true')
+      throw new Error(
+        'CI runs postgres+redis mode against S3: set PARLEY_TEST_S3_ENDPOINT (.ci/run starts it)',
+      )
+    return null
+  }
+  const bucket = `parley-test-${crypto.randomBytes(6).toString('hex')}`
+  return {
+    bucket,
+    env: {
+      PARLEY_S3_ENDPOINT: s3Endpoint,
+      PARLEY_S3_REGION: 'us-east-1',
+      PARLEY_S3_BUCKET: bucket,
+      PARLEY_S3_ACCESS_KEY_ID: s3Credentials.accessKeyId,
+      PARLEY_S3_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey,
+      PARLEY_S3_FORCE_PATH_STYLE: 'true',
+    },
+  }
+}
+
+/** Empties and removes a test server's bucket (best effort: a leftover bucket only takes /tmp space). */
+async function dropBucket(bucket: string): Promise<void> {
+  if (!s3Endpoint) return
+  const client = new S3Client({
+    endpoint: s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: s3Credentials,
+  })
+  try {
+    for (;;) {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }))
+      const keys = (listed.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []))
+      await Promise.all(keys.map((key) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))))
+      if (!listed.IsTruncated) break
+    }
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
+    await Promise.all(
+      (uploads.Uploads ?? []).map((upload) =>
+        client.send(
+          new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }),
+        ),
+      ),
+    )
+    await client.send(new DeleteBucketCommand({ Bucket: bucket }))
+  } catch {
+    // Best effort, see above.
+  } finally {
+    client.destroy()
+  }
+}
 
 /** Captures texts instead of sending them: the SMS provider is the one outside party tests stand in for. */
 export class SmsOutbox implements SmsSender {
@@ -57,6 +130,7 @@ export async function startServer(mode: Mode, env: Record<string, string> = {}):
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'))
   let databaseUrl: string | undefined
   let dropDatabase = async () => {}
+  const s3 = mode === 'postgres+redis' ? s3Settings() : null
   if (mode === 'postgres+redis') {
     if (!adminUrl) throw new Error('postgres+redis mode needs PARLEY_TEST_DATABASE_URL')
     const name = `parley_test_${crypto.randomBytes(6).toString('hex')}`
@@ -81,6 +155,7 @@ export async function startServer(mode: Mode, env: Record<string, string> = {}):
     PARLEY_HOST: '127.0.0.1',
     PARLEY_PORT: '0',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl, PARLEY_REDIS_URL: redisUrl } : {}),
+    ...(s3 ? s3.env : {}),
     ...env,
   })
   const clock = new ManualClock(Date.now())
@@ -108,6 +183,7 @@ export async function startServer(mode: Mode, env: Record<string, string> = {}):
       await app.close()
       await deps.close()
       await dropDatabase()
+      if (s3) await dropBucket(s3.bucket)
       fs.rmSync(dataDir, { recursive: true, force: true })
     },
   }

@@ -121,3 +121,66 @@ export function defaultKind(mimeType: string): MediaKind {
 
 export const AttachmentIdList = Type.Array(Id, { minItems: 1, maxItems: 10, uniqueItems: true })
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10
+
+/**
+ * Resumable uploads go in parts of this many bytes (the last may be shorter): big enough for S3's
+ * 5 MiB minimum, small enough that a dropped connection loses little.
+ */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024
+/** At most this many part URLs per `POST /api/upload/:id/parts`. */
+export const MAX_PART_URLS_PER_REQUEST = 100
+
+/** `POST /api/upload/sign`'s answer (seed 000's fields, plus what a resumable client needs). */
+export const SignUploadResponse = Type.Object({
+  success: Type.Literal(true),
+  attachment_id: Id,
+  /** PUT the whole file here (one request, exactly `size` bytes) before `expires_in` seconds pass. */
+  upload_url: Type.String(),
+  method: Type.Literal('PUT'),
+  /** Headers the PUT must carry besides Content-Length (none today; clients should still send them). */
+  headers: Type.Record(Type.String(), Type.String()),
+  expires_in: Type.Integer({ minimum: 1 }),
+  /** Resumable uploads: the file in `part_count` parts of `part_size` bytes (the last may be shorter). */
+  part_size: Type.Integer({ minimum: 1 }),
+  part_count: Type.Integer({ minimum: 1 }),
+  attachment: Attachment,
+})
+export type SignUploadResponse = Static<typeof SignUploadResponse>
+
+export const UploadPartsBody = Type.Object(
+  {
+    part_numbers: Type.Array(Type.Integer({ minimum: 1, maximum: 10000 }), {
+      minItems: 1,
+      maxItems: MAX_PART_URLS_PER_REQUEST,
+      uniqueItems: true,
+    }),
+  },
+  { additionalProperties: false },
+)
+export type UploadPartsBody = Static<typeof UploadPartsBody>
+
+export const UploadPartsResponse = Type.Object({
+  success: Type.Literal(true),
+  parts: Type.Array(Type.Object({ part_number: Type.Integer({ minimum: 1 }), url: Type.String() })),
+  method: Type.Literal('PUT'),
+  expires_in: Type.Integer({ minimum: 1 }),
+})
+export type UploadPartsResponse = Static<typeof UploadPartsResponse>
+
+/** `GET /api/upload/:id`: where an upload stands, so a client can resume after a dropped connection. */
+export const UploadStateResponse = Type.Object({
+  success: Type.Literal(true),
+  attachment: Attachment,
+  upload: Type.Object({
+    size: Type.Integer({ minimum: 0 }),
+    part_size: Type.Integer({ minimum: 1 }),
+    part_count: Type.Integer({ minimum: 1 }),
+    /** Parts complete on the store (a part cut off halfway is not listed); empty for a single PUT. */
+    parts_received: Type.Array(
+      Type.Object({ part_number: Type.Integer({ minimum: 1 }), size: Type.Integer({ minimum: 0 }) }),
+    ),
+    /** The whole file arrived in one PUT. */
+    complete: Type.Boolean(),
+  }),
+})
+export type UploadStateResponse = Static<typeof UploadStateResponse>

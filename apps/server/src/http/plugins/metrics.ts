@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Deps } from '../../deps.ts'
+import { AttachmentRepository } from '../../store/attachment.repository.ts'
 import type { App } from '../types.ts'
 import { authorizeOps } from './ops-access.ts'
 
@@ -34,7 +35,27 @@ export function createMetrics(deps: Pick<Deps, 'store' | 'clock'>) {
       this.set(Number(row.count))
     },
   })
-  return { registry, requestDuration, errorsTotal }
+  new Gauge({
+    name: 'parley_media_bytes_stored',
+    help: 'Bytes of ready media attachments (originals as stored)',
+    registers: [registry],
+    async collect() {
+      this.set(await new AttachmentRepository(deps.store.db).storedBytes())
+    },
+  })
+  const uploadsTotal = new Counter({
+    name: 'parley_media_uploads_total',
+    help: 'Direct uploads by outcome: signed, refused (before any byte), ready, rejected (after processing)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const mediaRejectsTotal = new Counter({
+    name: 'parley_media_rejects_total',
+    help: 'Uploads refused or rejected, by reason (a reject reason, or the error code of a refusal)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  return { registry, requestDuration, errorsTotal, uploadsTotal, mediaRejectsTotal }
 }
 export type Metrics = ReturnType<typeof createMetrics>
 
