@@ -60,6 +60,9 @@ describe('loadConfig', () => {
       typingTimeoutMs: 5000,
       maxGroupSize: 1024,
       updateRetentionDays: 30,
+      clamavUrl: null,
+      mediaMaxPixels: 40_000_000,
+      mediaProcessingConcurrency: 2,
       production: false,
     })
   })

@@ -115,6 +115,18 @@ const Settings = {
     default: '30',
     doc: 'Days an update stays in the per-user log; an older sync cursor gets `resync_required`.',
   },
+  PARLEY_CLAMAV_URL: {
+    default: '',
+    doc: 'ClamAV clamd that scans every upload (`tcp://host:port`, `unix:///path`); unset: no scan. Set but unreachable: uploads answer 503.',
+  },
+  PARLEY_MEDIA_MAX_PIXELS: {
+    default: '40000000',
+    doc: 'Largest width × height (all frames of an animation) an image or video may have; more is refused (`too_many_pixels`).',
+  },
+  PARLEY_MEDIA_PROCESSING_CONCURRENCY: {
+    default: '2',
+    doc: 'Uploads processed (scanned, decoded, resized) at once per server; the rest wait in a queue.',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>
 
 export type SettingName = keyof typeof Settings
@@ -168,6 +180,9 @@ const ConfigSchema = Type.Object({
   typingTimeoutMs: Type.Integer({ minimum: 50 }),
   maxGroupSize: Type.Integer({ minimum: 2, maximum: MAX_GROUP_SIZE_LIMIT }),
   updateRetentionDays: Positive,
+  clamavUrl: Type.Union([Type.String({ pattern: '^(tcp://[^/]+|unix:///.+)$' }), Type.Null()]),
+  mediaMaxPixels: Type.Integer({ minimum: 10000 }),
+  mediaProcessingConcurrency: Type.Integer({ minimum: 1, maximum: 64 }),
   production: Type.Boolean(),
 })
 export type Config = Static<typeof ConfigSchema>
@@ -226,6 +241,9 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   typingTimeoutMs: 'PARLEY_TYPING_TIMEOUT_MS',
   maxGroupSize: 'PARLEY_MAX_GROUP_SIZE',
   updateRetentionDays: 'PARLEY_UPDATE_RETENTION_DAYS',
+  clamavUrl: 'PARLEY_CLAMAV_URL',
+  mediaMaxPixels: 'PARLEY_MEDIA_MAX_PIXELS',
+  mediaProcessingConcurrency: 'PARLEY_MEDIA_PROCESSING_CONCURRENCY',
 }
 
 /** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
@@ -262,6 +280,9 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_TYPING_TIMEOUT_MS: 'a whole number of milliseconds, at least 50',
   PARLEY_MAX_GROUP_SIZE: `a whole number from 2 to ${MAX_GROUP_SIZE_LIMIT}`,
   PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
+  PARLEY_CLAMAV_URL: 'tcp://host:port or unix:///path, or unset for no scanning',
+  PARLEY_MEDIA_MAX_PIXELS: 'a whole number of pixels, at least 10000',
+  PARLEY_MEDIA_PROCESSING_CONCURRENCY: 'a whole number from 1 to 64',
 }
 
 /** Never echoed in error messages: they are, or may contain, credentials. */
@@ -325,6 +346,9 @@ export function loadConfig(env: Env = process.env): Config {
     typingTimeoutMs: integer(get('PARLEY_TYPING_TIMEOUT_MS')),
     maxGroupSize: integer(get('PARLEY_MAX_GROUP_SIZE')),
     updateRetentionDays: integer(get('PARLEY_UPDATE_RETENTION_DAYS')),
+    clamavUrl: orNull(get('PARLEY_CLAMAV_URL')),
+    mediaMaxPixels: integer(get('PARLEY_MEDIA_MAX_PIXELS')),
+    mediaProcessingConcurrency: integer(get('PARLEY_MEDIA_PROCESSING_CONCURRENCY')),
     production: env.NODE_ENV === 'production',
   }
 
