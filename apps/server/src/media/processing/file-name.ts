@@ -29,6 +29,7 @@ export function safeFileName(raw: string | null): string | null {
   if (raw === null) return null
   const segments = raw.normalize('NFC').split(/[\\/]/)
   let name = (segments[segments.length - 1] ?? '')
+    .replace(/[\t\n\v\f\r]/g, ' ')
     .replace(UNSAFE, '')
     .replace(RESERVED, '_')
     .replace(/\s+/g, ' ')

@@ -88,7 +88,9 @@ export async function processImage(input: ImageInput): Promise<ProcessedImage> {
   const write = async (name: VariantName, pipeline: Sharp, mime: string): Promise<OutputInfo> => {
     const file = path.join(input.workDir, name)
     const info = await guarded(() => encode(pipeline, mime).toFile(file))
-    const height = info.pageHeight ?? info.height
+    // An animation is written as one tall strip of frames; a frame is what a client shows.
+    const frames = animated && (name === 'original' || name === 'display') ? pages : 1
+    const height = info.pageHeight ?? Math.round(info.height / frames)
     variants.push({ name, path: file, mime, size: info.size, width: info.width, height })
     return info
   }
@@ -97,7 +99,7 @@ export async function processImage(input: ImageInput): Promise<ProcessedImage> {
   // original decodes every pixel first, so truncated or corrupt data fails here (failOn 'error').
   const original = await write('original', source(), input.mime)
   const width = original.width
-  const height = original.pageHeight ?? original.height
+  const height = variants[0]!.height!
 
   // Stills become JPEG (or WebP when they may be transparent); animations keep their format.
   const stillMime = input.mime === 'image/jpeg' ? 'image/jpeg' : 'image/webp'
