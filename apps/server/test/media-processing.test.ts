@@ -225,7 +225,7 @@ describe.each(MODES)('media processing (%s)', (mode) => {
   it('answers a text message while a burst of image processing is still queued', async () => {
     const bob = await createUser(server)
     const { chat } = await ada.client.chats.open(bob.id)
-    const images = await Promise.all(Array.from({ length: 5 }, () => noisyJpeg(1400, 1000)))
+    const images = await Promise.all(Array.from({ length: 5 }, () => noisyJpeg(1000, 800)))
     const concurrency = server.deps.config.mediaProcessingConcurrency
     let settled = 0
     let maxRunning = 0
@@ -257,4 +257,14 @@ describe.each(MODES)('media processing (%s)', (mode) => {
     expect(rows.every((row) => row.state === 'ready')).toBe(true)
     expect(maxRunning).toBeLessThanOrEqual(concurrency)
   }, 120_000)
+
+  it('counts processing time by outcome and rejects by reason in /metrics', async () => {
+    const response = await fetch(`${server.url}/metrics`)
+    expect(response.status).toBe(200)
+    const body = await response.text()
+    expect(body).toMatch(/parley_media_rejects_total\{reason="infected"\} 2/)
+    expect(body).toMatch(/parley_media_rejects_total\{reason="polyglot"\} 1/)
+    expect(body).toMatch(/parley_media_processing_seconds_count\{kind="image",outcome="ready"\} [1-9]/)
+    expect(body).toMatch(/parley_media_processing_queued 0/)
+  })
 })
