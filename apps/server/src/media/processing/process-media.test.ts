@@ -407,9 +407,21 @@ describe('audio and video', () => {
     expect(waveform.slice(34).every((sample) => sample > 200)).toBe(true)
   })
 
-  it('gives a WebM voice note a duration and no waveform (no decoder; documented)', async () => {
+  it('decodes a recorder-style WebM voice note (unknown sizes, no duration in its header)', async () => {
+    // Written live (`-live 1`), like MediaRecorder: the Segment's size is unknown and no Duration.
     const media = await run({ bytes: fixture('voice-2s.webm'), kind: 'voice', declaredMime: 'audio/webm' })
-    expect(media).toMatchObject({ mime: 'audio/webm', waveform: null })
+    expect(media.mime).toBe('audio/webm')
+    expect(media.durationMs).toBeGreaterThanOrEqual(1950)
+    expect(media.durationMs).toBeLessThanOrEqual(2050)
+    const waveform = [...Buffer.from(media.waveform ?? '', 'base64')]
+    expect(waveform).toHaveLength(64)
+    expect(Math.max(...waveform.slice(4, 28))).toBeLessThan(60)
+    expect(Math.min(...waveform.slice(36, 60))).toBeGreaterThan(180)
+  })
+
+  it('gives an MP3 voice note a duration and no waveform (no MP3 decoder; documented)', async () => {
+    const media = await run({ bytes: fixture('audio-2s.mp3'), kind: 'voice', declaredMime: 'audio/mpeg' })
+    expect(media).toMatchObject({ mime: 'audio/mpeg', waveform: null })
     expect(media.durationMs).toBeGreaterThanOrEqual(1950)
   })
 

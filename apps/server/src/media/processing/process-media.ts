@@ -51,6 +51,13 @@ export async function processMedia(input: ProcessInput): Promise<ProcessedMedia>
   const av = await readAvInfo(input.path, mime)
   if (av.width !== null && av.height !== null && av.width * av.height > input.maxPixels)
     throw new MediaRejected('too_many_pixels', 'the video frame has too many pixels')
-  const waveform = input.kind === 'voice' ? await voiceWaveform(input.path, mime) : null
-  return { ...base, width: av.width, height: av.height, durationMs: av.durationMs, waveform }
+  const voice = input.kind === 'voice' ? await voiceWaveform(input.path, mime) : null
+  return {
+    ...base,
+    width: av.width,
+    height: av.height,
+    // A recorder's live WebM has no duration in its header: the decoded length is the duration.
+    durationMs: av.durationMs ?? voice?.durationMs ?? null,
+    waveform: voice?.waveform ?? null,
+  }
 }
