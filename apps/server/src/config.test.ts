@@ -64,6 +64,9 @@ describe('loadConfig', () => {
       mediaQuotaBytes: 1073741824,
       mediaUrlTtlSeconds: 300,
       uploadsPerMinute: 30,
+      clamavUrl: null,
+      mediaMaxPixels: 40_000_000,
+      mediaProcessingConcurrency: 2,
       production: false,
     })
   })

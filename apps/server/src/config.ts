@@ -145,6 +145,18 @@ const Settings = {
     default: '30',
     doc: 'Uploads one user may start per minute (`POST /api/upload/sign`; more: `429`).',
   },
+  PARLEY_CLAMAV_URL: {
+    default: '',
+    doc: 'ClamAV clamd that scans every upload (`tcp://host:port`, `unix:///path`); unset: no scan. Set but unreachable: uploads answer 503.',
+  },
+  PARLEY_MEDIA_MAX_PIXELS: {
+    default: '40000000',
+    doc: 'Largest width × height (all frames of an animation) an image or video may have; more is refused (`too_many_pixels`).',
+  },
+  PARLEY_MEDIA_PROCESSING_CONCURRENCY: {
+    default: '2',
+    doc: 'Uploads processed (scanned, decoded, resized) at once per server; the rest wait in a queue.',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>
 
 export type SettingName = keyof typeof Settings
@@ -212,6 +224,9 @@ const ConfigSchema = Type.Object({
   mediaQuotaBytes: Positive,
   mediaUrlTtlSeconds: Type.Integer({ minimum: 1, maximum: 604800 }),
   uploadsPerMinute: Positive,
+  clamavUrl: Type.Union([Type.String({ pattern: '^(tcp://[^/]+|unix:///.+)$' }), Type.Null()]),
+  mediaMaxPixels: Type.Integer({ minimum: 10000 }),
+  mediaProcessingConcurrency: Type.Integer({ minimum: 1, maximum: 64 }),
   production: Type.Boolean(),
 })
 export type Config = Static<typeof ConfigSchema>
@@ -274,6 +289,9 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   mediaQuotaBytes: 'PARLEY_MEDIA_QUOTA_BYTES',
   mediaUrlTtlSeconds: 'PARLEY_MEDIA_URL_TTL',
   uploadsPerMinute: 'PARLEY_UPLOADS_PER_MINUTE',
+  clamavUrl: 'PARLEY_CLAMAV_URL',
+  mediaMaxPixels: 'PARLEY_MEDIA_MAX_PIXELS',
+  mediaProcessingConcurrency: 'PARLEY_MEDIA_PROCESSING_CONCURRENCY',
 }
 
 /** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
@@ -316,6 +334,9 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_MEDIA_QUOTA_BYTES: 'a whole number of bytes, at least 1',
   PARLEY_MEDIA_URL_TTL: 'a whole number of seconds from 1 to 604800',
   PARLEY_UPLOADS_PER_MINUTE: 'a whole number, at least 1',
+  PARLEY_CLAMAV_URL: 'tcp://host:port or unix:///path, or unset for no scanning',
+  PARLEY_MEDIA_MAX_PIXELS: 'a whole number of pixels, at least 10000',
+  PARLEY_MEDIA_PROCESSING_CONCURRENCY: 'a whole number from 1 to 64',
 }
 
 /** Never echoed in error messages: they are, or may contain, credentials. */
@@ -394,6 +415,9 @@ export function loadConfig(env: Env = process.env): Config {
     mediaQuotaBytes: integer(get('PARLEY_MEDIA_QUOTA_BYTES')),
     mediaUrlTtlSeconds: integer(get('PARLEY_MEDIA_URL_TTL')),
     uploadsPerMinute: integer(get('PARLEY_UPLOADS_PER_MINUTE')),
+    clamavUrl: orNull(get('PARLEY_CLAMAV_URL')),
+    mediaMaxPixels: integer(get('PARLEY_MEDIA_MAX_PIXELS')),
+    mediaProcessingConcurrency: integer(get('PARLEY_MEDIA_PROCESSING_CONCURRENCY')),
     production: env.NODE_ENV === 'production',
   }
 

@@ -104,6 +104,7 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
         channelMembers.close(),
         counters.close(),
         blobs.close(),
+        media.close(),
       ])
       await store.close()
     },

@@ -122,11 +122,13 @@ export async function ingestStream(deps: IngestDeps, input: IngestInput): Promis
       ready_at: null,
       attached_at: null,
     })
-    const processed = await deps.media.process(row, file).catch(async (error: unknown) => {
-      // Not the file's fault (store full or down): the row must not linger half-made.
-      await new AttachmentRepository(deps.store.db).remove(row.id)
-      throw storageError(error)
-    })
+    const processed = await deps.media
+      .process(row, file, { purpose: input.purpose })
+      .catch(async (error: unknown) => {
+        // Not the file's fault (store full or down): the row must not linger half-made.
+        await new AttachmentRepository(deps.store.db).remove(row.id)
+        throw storageError(error)
+      })
     if (processed.state !== 'ready') throw rejection(processed)
     return processed
   } finally {

@@ -30,6 +30,14 @@ const redisUrl = process.env.PARLEY_TEST_REDIS_URL
 if (Boolean(adminUrl) !== Boolean(redisUrl)) {
   throw new Error('Set both PARLEY_TEST_DATABASE_URL and PARLEY_TEST_REDIS_URL, or neither')
 }
+/**
+ * ClamAV's clamd for upload scanning (`.ci/start-clamd.sh`): every test server, in both modes, scans
+ * with it. CI must have it (a missing scanner would silently test uploads unscanned).
+ */
+const clamavUrl = process.env.PARLEY_TEST_CLAMAV_URL
+if (process.env.CI === 'true' && !clamavUrl) {
+  throw new Error('CI runs the suite with clamd: set PARLEY_TEST_CLAMAV_URL (.ci/start-clamd.sh)')
+}
 /** For suites whose bursts of requests are the point: the rate limiter is not what they test. */
 export const NO_RATE_LIMITS = { PARLEY_RATE_LIMIT_PER_IP: '1000000', PARLEY_RATE_LIMIT_PER_USER: '1000000' }
 
@@ -156,6 +164,7 @@ export async function startServer(mode: Mode, env: Record<string, string> = {}):
     PARLEY_PORT: '0',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl, PARLEY_REDIS_URL: redisUrl } : {}),
     ...(s3 ? s3.env : {}),
+    ...(clamavUrl ? { PARLEY_CLAMAV_URL: clamavUrl } : {}),
     ...env,
   })
   const clock = new ManualClock(Date.now())

@@ -5,9 +5,10 @@ import type { App } from '../types.ts'
 import { authorizeOps } from './ops-access.ts'
 
 /** One registry per app (not prom-client's global one) so a test can run two apps in one process. */
-export function createMetrics(deps: Pick<Deps, 'store' | 'clock'>) {
+export function createMetrics(deps: Pick<Deps, 'store' | 'clock' | 'media'>) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'parley_' })
+  for (const metric of deps.media.metrics.all) registry.registerMetric(metric)
   const requestDuration = new Histogram({
     name: 'parley_http_request_duration_seconds',
     help: 'HTTP request latency by route',
