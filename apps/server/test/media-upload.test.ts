@@ -1,6 +1,8 @@
 import crypto from 'node:crypto'
+import { Readable } from 'node:stream'
 import { UPLOAD_PART_BYTES, type UploadPartsResponse, type UploadStateResponse } from '@parley/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ingestStream } from '../src/media/ingest.ts'
 import { createUser } from './helpers/factories.ts'
 import { Api, bytesOf, pngImage, request } from './helpers/media.ts'
 import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
@@ -18,7 +20,9 @@ describe.each(MODES)('direct uploads (%s)', (mode) => {
   let ada: Api
   let bob: Api
   beforeAll(async () => {
-    server = await startServer(mode, NO_RATE_LIMITS)
+    // Some tests move the clock by minutes: keep the test users' tokens alive across the jumps.
+    const day = String(24 * 60 * 60)
+    server = await startServer(mode, { ...NO_RATE_LIMITS, PARLEY_ACCESS_TOKEN_TTL: day })
     ada = await apiFor(server)
     bob = await apiFor(server)
   })
@@ -57,6 +61,29 @@ describe.each(MODES)('direct uploads (%s)', (mode) => {
     const second = await ada.call('POST', `/api/upload/${signed.attachment_id}/complete`)
     expect(second.status).toBe(200)
     expect(second.json()).toEqual(first.json())
+  })
+
+  it('a complete cut off mid-processing (its node stopped) can be retried once it is stale', async () => {
+    const png = await pngImage()
+    const signed = await ada.sign({ filename: 'b.png', mime_type: 'image/png', size: png.length })
+    const put = await request(signed.upload_url, {
+      method: 'PUT',
+      headers: { 'content-length': String(png.length) },
+      body: png,
+    })
+    expect(put.status).toBe(200)
+    // What a node that died inside complete leaves behind.
+    await server.deps.store.db
+      .updateTable('attachments')
+      .set({ state: 'processing', completed_at: server.clock.now() })
+      .where('id', '=', signed.attachment_id)
+      .execute()
+    const busy = await ada.call('POST', `/api/upload/${signed.attachment_id}/complete`)
+    expect(busy.status).toBe(409)
+    server.clock.advance(11 * 60 * 1000)
+    const retried = await ada.call('POST', `/api/upload/${signed.attachment_id}/complete`)
+    expect(retried.status).toBe(200)
+    expect(retried.json<{ attachment: { state: string } }>().attachment.state).toBe('ready')
   })
 
   it('someone else’s upload id is not found, for every upload route', async () => {
@@ -280,6 +307,31 @@ describe.each(MODES)('upload limits (%s)', (mode) => {
       code: 'quota_exceeded',
       details: { quota: 200000, used: 150000 },
     })
+  })
+
+  it('a streamed (multipart) upload counts against the same quota', async () => {
+    const carol = await createUser(server)
+    const ingest = (bytes: Buffer) =>
+      ingestStream(server.deps, {
+        ownerId: carol.id,
+        kind: 'document',
+        declaredMime: 'application/octet-stream',
+        fileName: 'notes.bin',
+        purpose: 'message',
+        source: Readable.from([bytes]),
+      })
+    const small = await ingest(crypto.randomBytes(1000))
+    expect(small).toMatchObject({ state: 'ready', size: 1000 })
+    await expect(ingest(crypto.randomBytes(199_500))).rejects.toMatchObject({
+      status: 413,
+      code: 'quota_exceeded',
+    })
+    const rows = await server.deps.store.db
+      .selectFrom('attachments')
+      .select('id')
+      .where('owner_id', '=', carol.id)
+      .execute()
+    expect(rows).toHaveLength(1)
   })
 
   it('limits how many uploads a user starts per minute', async () => {

@@ -19,6 +19,9 @@ type UploadDeps = Pick<Deps, 'store' | 'blobs' | 'clock' | 'config' | 'log' | 'm
 export const incomingKey = (row: Pick<AttachmentRow, 'storage_key'>) => `${row.storage_key}.upload`
 const INCOMING_SUFFIX = '.upload'
 
+/** A complete still processing after this long was cut off (its node stopped): it may be retried. */
+const STALE_PROCESSING_MS = 10 * 60 * 1000
+
 export const partCountOf = (size: number) => Math.max(1, Math.ceil(size / UPLOAD_PART_BYTES))
 
 /**
@@ -191,7 +194,16 @@ export async function completeUpload(deps: UploadDeps, ownerId: number, id: numb
   const row = await ownAttachment(deps, ownerId, id)
   if (row.state === 'ready') return row
   if (row.state === 'rejected') throw rejection(row)
-  if (row.state === 'processing') throw errors.conflict('This upload is being processed; ask again shortly')
+  if (row.state === 'processing') {
+    // A node that died mid-complete leaves the row processing: after a while, let a complete retry it.
+    const stale = row.completed_at !== null && deps.clock.now() - row.completed_at > STALE_PROCESSING_MS
+    if (
+      !stale ||
+      !(await repository.moveState(row.id, 'processing', { state: 'uploading', completed_at: null }))
+    )
+      throw errors.conflict('This upload is being processed; ask again shortly')
+    return completeUpload(deps, ownerId, id)
+  }
   await assemble(deps, row)
   const now = deps.clock.now()
   const moved = await repository.moveState(row.id, 'uploading', {
