@@ -10,7 +10,7 @@ export const WEB_DIST = fileURLToPath(new URL('../../../../web/dist/', import.me
 
 /** Paths that belong to the server: never answered with the app, so their own 404s stay JSON. */
 const SERVER_PATHS =
-  /^\/(?:api|ws|app|docs|health|metrics|broadcasting|openapi\.json|asyncapi\.json|assets)(?:[/?.]|$)/
+  /^\/(?:api|ws|app|docs|health|metrics|broadcasting|media|openapi\.json|asyncapi\.json|assets)(?:[/?.]|$)/
 
 export interface WebApp {
   /** index.html, or null when the app was not built. */
