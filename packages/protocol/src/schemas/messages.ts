@@ -92,6 +92,28 @@ export const SendMessageBody = Type.Object(
 )
 export type SendMessageBody = Static<typeof SendMessageBody>
 
+export const MediaMessageTypeSchema = Type.Union(MEDIA_MESSAGE_TYPES.map((type) => Type.Literal(type)))
+
+/** A file part of a multipart form, as OpenAPI describes it. */
+export const FilePart = Type.String({ format: 'binary' })
+
+/**
+ * `POST /api/chats/:id/messages` as multipart/form-data (seed 002 "Send Media Message"): one `file`
+ * part, or several for an album (up to 10 images/videos), each checked and processed as it arrives;
+ * `caption` becomes the message's `content`. Any other field is refused. Documents the form only: the
+ * parts are read and checked as a stream (docs/api/media.md).
+ */
+export const SendMediaForm = Type.Object(
+  {
+    message_type: MediaMessageTypeSchema,
+    file: Type.Array(FilePart, { minItems: 1, maxItems: 10 }),
+    caption: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
+    client_msg_id: Type.Optional(ClientMsgId),
+    reply_to_message_id: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+)
+
 export const EditMessageBody = Type.Object(
   { content: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) },
   { additionalProperties: false },
