@@ -199,8 +199,8 @@ describe.each(MODES)('media messages (%s)', (mode) => {
     const path = `/api/chats/${chatId}/messages`
     const unknown = await postForm(server, token(ada), path, [
       ['message_type', 'image'],
-      ['colour', 'blue'],
       ['file', await image(), 'image/png', 'a.png'],
+      ['colour', 'blue'],
     ])
     expect([unknown.status, (unknown.body.error as { code: string }).code]).toEqual([400, 'validation_error'])
     const noFile = await postForm(server, token(ada), path, [['message_type', 'image']])
@@ -219,7 +219,21 @@ describe.each(MODES)('media messages (%s)', (mode) => {
       body: 'nothing',
     })
     expect(noBoundary.status).toBe(400)
+    // A reply to a message of another chat is refused after the file was stored.
+    const badReply = await postForm(server, token(ada), path, [
+      ['message_type', 'image'],
+      ['file', await image(), 'image/png', 'a.png'],
+      ['reply_to_message_id', '999999'],
+    ])
+    expect(badReply.status).toBe(400)
     expect(await fullHistory(ada.client, chatId)).toEqual([])
+    // What the refused requests stored (the file before the unknown field, before the bad reply) is gone.
+    const left = await server.deps.store.db
+      .selectFrom('attachments')
+      .select('id')
+      .where('owner_id', '=', ada.id)
+      .execute()
+    expect(left).toEqual([])
   })
 
   it('a forward holds the same attachments (no copy), and a reply previews the thumbnail', async () => {

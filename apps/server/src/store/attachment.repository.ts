@@ -93,4 +93,21 @@ export class AttachmentRepository {
   async detachFromMessage(messageId: number): Promise<void> {
     await this.db.deleteFrom('message_attachments').where('message_id', '=', messageId).execute()
   }
+
+  /** Deletes those of `ids` never attached to anything; answers the rows it deleted (for their blobs). */
+  async deleteUnattached(ids: readonly number[]): Promise<AttachmentRow[]> {
+    if (ids.length === 0) return []
+    const rows = (await this.findByIds(ids)).filter((row) => row.attached_at === null)
+    if (rows.length === 0) return []
+    await this.db
+      .deleteFrom('attachments')
+      .where(
+        'id',
+        'in',
+        rows.map((row) => row.id),
+      )
+      .where('attached_at', 'is', null)
+      .execute()
+    return rows
+  }
 }

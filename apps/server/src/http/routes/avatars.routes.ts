@@ -2,6 +2,7 @@ import type { MultipartFile } from '@fastify/multipart'
 import { AvatarForm, AvatarResponse, GroupAvatarForm, GroupParams, GroupResponse } from '@parley/protocol'
 import type { FastifyRequest } from 'fastify'
 import { groupForMember } from '../../access/groups.ts'
+import { discardUploads } from '../../actions/discard-uploads.ts'
 import { setGroupAvatar } from '../../actions/groups.ts'
 import { setUserAvatar } from '../../actions/profile.ts'
 import type { Deps } from '../../deps.ts'
@@ -78,8 +79,12 @@ export function avatarRoutes(app: App, deps: Deps) {
     async (request) => {
       const { userId } = caller(request)
       const attachment = await readAvatarForm(deps, request, userId)
-      const user = await setUserAvatar(deps, { actorId: userId, attachment })
-      return { success: true as const, avatar_url: user.avatar_url }
+      try {
+        const user = await setUserAvatar(deps, { actorId: userId, attachment })
+        return { success: true as const, avatar_url: user.avatar_url }
+      } finally {
+        await discardUploads(deps, [attachment])
+      }
     },
   )
 
@@ -121,12 +126,16 @@ export function avatarRoutes(app: App, deps: Deps) {
       const { member } = await groupForMember(deps, userId, request.params.id)
       if (member.role !== 'admin') throw errors.forbidden('Only group admins can do this')
       const avatar = await readAvatarForm(deps, request, userId)
-      const { chat, participantsCount } = await setGroupAvatar(deps, {
-        actorId: userId,
-        groupId: request.params.id,
-        avatar,
-      })
-      return { success: true as const, group: presentGroup(chat, participantsCount) }
+      try {
+        const { chat, participantsCount } = await setGroupAvatar(deps, {
+          actorId: userId,
+          groupId: request.params.id,
+          avatar,
+        })
+        return { success: true as const, group: presentGroup(chat, participantsCount) }
+      } finally {
+        await discardUploads(deps, [avatar])
+      }
     },
   )
 

@@ -14,6 +14,7 @@ import {
 } from '@parley/protocol'
 import type { FastifyRequest } from 'fastify'
 import { groupForMember, groupInfoView } from '../../access/groups.ts'
+import { discardUploads } from '../../actions/discard-uploads.ts'
 import {
   addGroupMembers,
   createGroup,
@@ -51,6 +52,7 @@ export function groupsRoutes(app: App, deps: Deps) {
   async function readCreateForm(
     request: FastifyRequest,
     actorId: number,
+    uploads: AttachmentRow[],
   ): Promise<{ body: CreateGroupBody; avatar: AttachmentRow | null }> {
     const fields: Record<string, string> = {}
     const participants: unknown[] = []
@@ -85,6 +87,7 @@ export function groupsRoutes(app: App, deps: Deps) {
       },
       onFile: async (_name, part) => {
         avatar = await ingestAvatar(deps, actorId, part)
+        uploads.push(avatar)
       },
     })
     const body = {
@@ -127,16 +130,26 @@ export function groupsRoutes(app: App, deps: Deps) {
     },
     async (request, reply) => {
       const { userId } = caller(request)
-      const { body, avatar } = request.isMultipart()
-        ? await readCreateForm(request, userId)
-        : // Validated against CreateGroupBody by the route's schema (JSON is the only other parser).
-          { body: request.body as CreateGroupBody, avatar: null }
-      const { chat, participantsCount, notAdded } = await createGroup(deps, { actorId: userId, body, avatar })
-      return reply.status(201).send({
-        success: true as const,
-        group: presentGroup(chat, participantsCount),
-        not_added: notAdded,
-      })
+      const uploads: AttachmentRow[] = []
+      try {
+        const { body, avatar } = request.isMultipart()
+          ? await readCreateForm(request, userId, uploads)
+          : // Validated against CreateGroupBody by the route's schema (JSON is the only other parser).
+            { body: request.body as CreateGroupBody, avatar: null }
+        const { chat, participantsCount, notAdded } = await createGroup(deps, {
+          actorId: userId,
+          body,
+          avatar,
+        })
+        return reply.status(201).send({
+          success: true as const,
+          group: presentGroup(chat, participantsCount),
+          not_added: notAdded,
+        })
+      } finally {
+        // An avatar the group did not take (the request was refused) is removed.
+        await discardUploads(deps, uploads)
+      }
     },
   )
 

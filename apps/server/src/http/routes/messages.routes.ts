@@ -14,11 +14,13 @@ import {
 import type { FastifyRequest } from 'fastify'
 import { chatForMember, messageForMember } from '../../access/chats.ts'
 import { chatHistory } from '../../access/history.ts'
+import { discardUploads } from '../../actions/discard-uploads.ts'
 import { kindFits, markRead, sendMessage } from '../../actions/messages.ts'
 import type { Deps } from '../../deps.ts'
 import { errors } from '../../errors.ts'
 import { ingestStream } from '../../media/ingest.ts'
 import { iso } from '../../presenters/time.ts'
+import type { AttachmentRow } from '../../store/schema.ts'
 import { createAjv, validationDetails } from '../../validation.ts'
 import { names, readMultipart } from '../multipart.ts'
 import { authenticate, caller } from '../plugins/authenticate.ts'
@@ -47,9 +49,14 @@ export function messageRoutes(app: App, deps: Deps) {
 
   /**
    * Seed 002's multipart send: each file is ingested (checked, processed, stored) as it streams in,
-   * then the message is sent as a JSON send naming those attachments would be.
+   * then the message is sent as a JSON send naming those attachments would be. `uploads` collects
+   * what was stored, for the caller to discard if the request fails.
    */
-  async function readMediaSend(request: FastifyRequest, actorId: number): Promise<SendMessageBody> {
+  async function readMediaSend(
+    request: FastifyRequest,
+    actorId: number,
+    uploads: AttachmentRow[],
+  ): Promise<SendMessageBody> {
     const fields: Record<string, string> = {}
     const attachmentIds: number[] = []
     await readMultipart(request, {
@@ -74,6 +81,7 @@ export function messageRoutes(app: App, deps: Deps) {
           purpose: 'message',
           source: part.file,
         })
+        uploads.push(row)
         attachmentIds.push(row.id)
       },
     })
@@ -130,12 +138,21 @@ export function messageRoutes(app: App, deps: Deps) {
     async (request, reply) => {
       const { userId } = caller(request)
       const { chat } = await chatForMember(deps, userId, request.params.id)
-      const body = request.isMultipart()
-        ? await readMediaSend(request, userId)
-        : // Validated against SendMessageBody by the route's schema (application/json is the only other parser).
-          (request.body as SendMessageBody)
-      const { message, created } = await sendMessage(deps, { actorId: userId, chat, body })
-      return reply.status(created ? 201 : 200).send({ success: true as const, message })
+      if (!request.isMultipart()) {
+        // Validated against SendMessageBody by the route's schema (JSON is the only other parser).
+        const body = request.body as SendMessageBody
+        const { message, created } = await sendMessage(deps, { actorId: userId, chat, body })
+        return reply.status(created ? 201 : 200).send({ success: true as const, message })
+      }
+      const uploads: AttachmentRow[] = []
+      try {
+        const body = await readMediaSend(request, userId, uploads)
+        const { message, created } = await sendMessage(deps, { actorId: userId, chat, body })
+        return reply.status(created ? 201 : 200).send({ success: true as const, message })
+      } finally {
+        // Whatever the send did not attach (it failed, or a retry got its original) is removed.
+        await discardUploads(deps, uploads)
+      }
     },
   )
 
