@@ -232,6 +232,12 @@ export async function buildApp(deps: Deps): Promise<App> {
   // multipart/form-data (seed 002's media sends, avatars, group create): parts are streamed to the
   // routes that take them, never buffered; limits in http/multipart.ts.
   await app.register(multipart, { limits: MULTIPART_LIMITS, throwFileSizeLimit: true })
+  // Only routes that document a multipart body take one; elsewhere it stays a 415, as before.
+  app.addHook('preValidation', async (request) => {
+    const body = request.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined
+    if (request.isMultipart() && body?.content?.['multipart/form-data'] === undefined)
+      throw errors.unsupportedMediaType('multipart/form-data')
+  })
 
   await app.register(swagger, {
     openapi: {

@@ -219,6 +219,18 @@ describe.each(MODES)('media messages (%s)', (mode) => {
       body: 'nothing',
     })
     expect(noBoundary.status).toBe(400)
+    // Routes that take no form answer a multipart body as any other unsupported type.
+    const elsewhere = await postForm(
+      server,
+      token(ada),
+      `/api/chats/${chatId}/read`,
+      [['message_id', '1']],
+      'PUT',
+    )
+    expect([elsewhere.status, (elsewhere.body.error as { code: string }).code]).toEqual([
+      415,
+      'unsupported_media_type',
+    ])
     // A reply to a message of another chat is refused after the file was stored.
     const badReply = await postForm(server, token(ada), path, [
       ['message_type', 'image'],
