@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
+import multipart from '@fastify/multipart'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -13,6 +14,7 @@ import secureJson from 'secure-json-parse'
 import type { Deps } from './deps.ts'
 import { errors } from './errors.ts'
 import { registerGateway } from './gateway/gateway.ts'
+import { MULTIPART_LIMITS } from './http/multipart.ts'
 import {
   clientErrorHandler,
   errorBody,
@@ -24,6 +26,7 @@ import { createMetrics, registerMetrics } from './http/plugins/metrics.ts'
 import { compileUrlValidator } from './http/route-schema.ts'
 import { adminRoutes } from './http/routes/admin.routes.ts'
 import { authRoutes } from './http/routes/auth.routes.ts'
+import { avatarRoutes } from './http/routes/avatars.routes.ts'
 import { broadcastingRoutes } from './http/routes/broadcasting.routes.ts'
 import { chatRoutes } from './http/routes/chats.routes.ts'
 import { contactRoutes } from './http/routes/contacts.routes.ts'
@@ -103,8 +106,14 @@ export async function buildApp(deps: Deps): Promise<App> {
     // below refuses it in the documented shape instead.
     http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>()
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? validators.body.compile(schema) : compileUrlValidator(validators.url, schema),
+  app.setValidatorCompiler(({ schema, httpPart, contentType }) =>
+    // A multipart body is read as a stream by its route (http/multipart.ts), which checks each part as
+    // it arrives; its schema only documents the form in OpenAPI.
+    httpPart === 'body' && contentType === 'multipart/form-data'
+      ? () => true
+      : httpPart === 'body'
+        ? validators.body.compile(schema)
+        : compileUrlValidator(validators.url, schema),
   )
 
   app.decorateRequest('auth', null)
@@ -221,6 +230,16 @@ export async function buildApp(deps: Deps): Promise<App> {
     }
   })
 
+  // multipart/form-data (seed 002's media sends, avatars, group create): parts are streamed to the
+  // routes that take them, never buffered; limits in http/multipart.ts.
+  await app.register(multipart, { limits: MULTIPART_LIMITS, throwFileSizeLimit: true })
+  // Only routes that document a multipart body take one; elsewhere it stays a 415, as before.
+  app.addHook('preValidation', async (request) => {
+    const body = request.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined
+    if (request.isMultipart() && body?.content?.['multipart/form-data'] === undefined)
+      throw errors.unsupportedMediaType('multipart/form-data')
+  })
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -270,6 +289,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   adminRoutes(app, deps)
   broadcastingRoutes(app, deps)
   mediaRoutes(app, deps, metrics)
+  avatarRoutes(app, deps)
   await webRoutes(app, web)
   return app
 }

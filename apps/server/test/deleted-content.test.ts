@@ -2,6 +2,7 @@ import crypto from 'node:crypto'
 import type { RestClient } from '@parley/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, type TestUser } from './helpers/factories.ts'
+import { image, postForm } from './helpers/media-messages.ts'
 import { fullHistory, range, seqsOf, syncAll, text } from './helpers/messaging.ts'
 import { RawSocket } from './helpers/raw-socket.ts'
 import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
@@ -107,6 +108,45 @@ describe.each(MODES)('deleted content stays deleted (%s)', (mode) => {
     for (const user of [ada, bob]) {
       expect(await everything(user, chat.id, [message.id], word)).not.toContain(word)
     }
+  })
+
+  it('a media message: no surface keeps its caption, attachments or media URLs, nor a reply its thumbnail', async () => {
+    const [ada, bob] = await Promise.all([createUser(server), createUser(server)])
+    const { chat } = await ada.client.chats.open(bob.id)
+    const word = secret()
+    const sent = await postForm(server, ada.auth.tokens.access_token, `/api/chats/${chat.id}/messages`, [
+      ['message_type', 'image'],
+      ['file', await image('png', 7), 'image/png', `${word}.png`],
+      ['caption', `${word} caption`],
+    ])
+    expect(sent.status).toBe(201)
+    const message = sent.body.message as { id: number; attachments: Array<{ id: number }> }
+    const url = `/api/media/${message.attachments[0]?.id}`
+    const { message: reply } = await bob.client.messages.send(
+      chat.id,
+      text('look', { reply_to_message_id: message.id }),
+    )
+    // Before the delete the surfaces carry the URL and the file name (the checks below are not vacuous).
+    expect(await everything(bob, chat.id, [message.id, reply.id], word)).toContain(url)
+    expect(JSON.stringify(await syncAll(bob.client))).toContain(word)
+
+    await ada.client.messages.delete(message.id, { for: 'everyone' })
+
+    for (const user of [ada, bob]) {
+      const seen = await everything(user, chat.id, [message.id, reply.id], word)
+      expect(seen).not.toContain(word)
+      expect(seen).not.toContain(url)
+    }
+    const copy = (await syncAll(bob.client)).find(
+      (update) => update.type === 'message:new' && update.data.message.id === message.id,
+    )
+    expect(copy?.type === 'message:new' && copy.data.message).toMatchObject({
+      deleted: true,
+      attachments: [],
+      media_url: null,
+      thumbnail_url: null,
+      media_size: null,
+    })
   })
 
   it('after a delete for me, the deleter’s own replay no longer shows it; the others’ do', async () => {

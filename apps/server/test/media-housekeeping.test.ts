@@ -53,7 +53,7 @@ describe.each(MODES)('media housekeeping (%s)', (mode) => {
     })
     const attached = await ready()
     const attachments = new AttachmentRepository(server.deps.store.db)
-    await attachments.attachToMessage(message.message.id, attached.id, 0, server.clock.now())
+    await attachments.attachToMessage(message.message.id, [attached.id], server.clock.now())
     const avatar = await ready()
     await server.deps.store.db
       .updateTable('users')

@@ -90,7 +90,7 @@ describe.each(MODES)('serving media (%s)', (mode) => {
       client_msg_id: crypto.randomUUID(),
     })
     const messageId = sent.message.id
-    await new AttachmentRepository(server.deps.store.db).attachToMessage(messageId, id, 0, server.clock.now())
+    await new AttachmentRepository(server.deps.store.db).attachToMessage(messageId, [id], server.clock.now())
     expect((await fetchMedia(bob, id)).status).toBe(302)
     expect((await fetchMedia(carol, id)).status).toBe(404)
 
@@ -104,8 +104,7 @@ describe.each(MODES)('serving media (%s)', (mode) => {
     })
     await new AttachmentRepository(server.deps.store.db).attachToMessage(
       again.message.id,
-      id,
-      0,
+      [id],
       server.clock.now(),
     )
     expect((await fetchMedia(bob, id)).status).toBe(302)

@@ -23,7 +23,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts'
  *   passed over, as in any list ordered by activity; `chat:*` and `message:new` updates tell the client).
  */
 export async function chatList(
-  deps: Pick<Deps, 'store' | 'presence'>,
+  deps: Pick<Deps, 'store' | 'presence' | 'config'>,
   viewerId: number,
   query: {
     limit?: number | undefined
@@ -67,7 +67,7 @@ export async function chatList(
     deps.store.db,
     viewerId,
     page.map((row) => row.chat),
-    (ids) => deps.presence.onlineOf(ids),
+    { baseUrl: deps.config.publicUrl, onlineOf: (ids) => deps.presence.onlineOf(ids) },
   )
   return {
     chats,

@@ -17,9 +17,14 @@ export async function chatViews(
   db: Executor,
   viewerId: number,
   chats: readonly ChatRow[],
-  /** Which of the given users are online (deps.presence.onlineOf); one call per view. */
-  onlineOf: (userIds: readonly number[]) => Promise<Set<number>> = async () => new Set(),
+  options: {
+    /** PARLEY_PUBLIC_URL, the prefix of media URLs in last messages. */
+    baseUrl: string | null
+    /** Which of the given users are online (deps.presence.onlineOf); one call per view. */
+    onlineOf?: (userIds: readonly number[]) => Promise<Set<number>>
+  },
 ): Promise<Chat[]> {
+  const onlineOf = options.onlineOf ?? (async () => new Set<number>())
   if (chats.length === 0) return []
   const chatIds = chats.map((chat) => chat.id)
   const messages = new MessageRepository(db)
@@ -39,7 +44,7 @@ export async function chatViews(
   const [others, relations, lastViews, online] = await Promise.all([
     new UserRepository(db).findByIds(otherIds),
     relationsFor(db, viewerId, otherIds),
-    messageViews(db, viewerId, chats, lastMessages, members),
+    messageViews(db, viewerId, chats, lastMessages, members, { baseUrl: options.baseUrl }),
     otherIds.length === 0 ? new Set<number>() : onlineOf(otherIds),
   ])
   const userById = new Map(others.map((user) => [user.id, user]))

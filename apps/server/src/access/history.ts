@@ -24,7 +24,7 @@ function receiptTimes(member: Watermarks, seq: number): { delivered: number | nu
  * holds a message of the viewer's.
  */
 async function withReceiptTimes(
-  deps: Pick<Deps, 'store'>,
+  deps: Pick<Deps, 'store' | 'config'>,
   viewerId: number,
   chat: ChatRow,
   rows: readonly MessageRow[],
@@ -61,7 +61,7 @@ async function withReceiptTimes(
  * message with context on both sides (deep links). Keyset by per-chat seq; no OFFSET.
  */
 export async function chatHistory(
-  deps: Pick<Deps, 'store'>,
+  deps: Pick<Deps, 'store' | 'config'>,
   viewerId: number,
   chat: ChatRow,
   query: HistoryQuery,
@@ -128,7 +128,7 @@ export async function chatHistory(
     viewerId,
     chat,
     rows,
-    await messageViews(deps.store.db, viewerId, [chat], rows),
+    await messageViews(deps.store.db, viewerId, [chat], rows, undefined, { baseUrl: deps.config.publicUrl }),
   )
   const oldest = views[0]
   return {

@@ -1,5 +1,6 @@
 import type { Message } from '@parley/protocol'
 import { type MessageContext, presentMessage } from '../presenters/message.presenter.ts'
+import { AttachmentRepository } from '../store/attachment.repository.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
 import type { Executor } from '../store/db.ts'
 import { MessageRepository } from '../store/message.repository.ts'
@@ -8,17 +9,20 @@ import { UserRepository } from '../store/user.repository.ts'
 
 /**
  * Presents messages (of one or several chats) as `viewerId` sees them: senders, reactions, reply
- * previews and the sender's ticks, in a constant number of queries whatever the number of rows.
- * `members` may pass the chats' current members when the caller has them already; `fresh` says the
- * rows were just inserted, so they have no reactions yet.
+ * previews, attachments and the sender's ticks, in a constant number of queries whatever the number
+ * of rows. `members` may pass the chats' current members when the caller has them already; `fresh`
+ * says the rows were just inserted, so they have no reactions yet. `baseUrl` (PARLEY_PUBLIC_URL)
+ * prefixes the media URLs.
  */
 export async function messageViews(
   db: Executor,
   viewerId: number,
   chats: ReadonlyArray<Pick<ChatRow, 'id' | 'type'>>,
   rows: readonly MessageRow[],
-  members?: ReadonlyArray<Pick<ChatMemberRow, 'chat_id' | 'user_id' | 'delivered_seq' | 'read_seq'>>,
-  options: { fresh?: boolean } = {},
+  members:
+    | ReadonlyArray<Pick<ChatMemberRow, 'chat_id' | 'user_id' | 'delivered_seq' | 'read_seq'>>
+    | undefined,
+  options: { baseUrl: string | null; fresh?: boolean },
 ): Promise<Message[]> {
   if (rows.length === 0) return []
   const messages = new MessageRepository(db)
@@ -26,10 +30,11 @@ export async function messageViews(
   const chatsWithOwnMessages = [
     ...new Set(rows.filter((row) => row.sender_id === viewerId).map((row) => row.chat_id)),
   ]
-  const [reactions, replies, watermarks] = await Promise.all([
+  const [reactions, replies, watermarks, attachments] = await Promise.all([
     options.fresh ? [] : messages.reactionsOf(rows.map((row) => row.id)),
     messages.findByIds(replyIds),
     members ?? new ChatRepository(db).activeMembersOf(chatsWithOwnMessages),
+    new AttachmentRepository(db).ofMessages([...rows.map((row) => row.id), ...replyIds]),
   ])
   const userIds = [
     ...rows.flatMap((row) => (row.sender_id === null ? [] : [row.sender_id])),
@@ -51,6 +56,8 @@ export async function messageViews(
       reactions: reactionsByMessage,
       replies: replyById,
       otherWatermarks: othersByChat.get(row.chat_id) ?? [],
+      attachments,
+      baseUrl: options.baseUrl,
     }
     // A reply preview only ever shows a message of the same chat.
     const reply = row.reply_to_message_id === null ? undefined : replyById.get(row.reply_to_message_id)

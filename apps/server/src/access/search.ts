@@ -32,7 +32,7 @@ export function searchTerms(q: string): string[] {
  * Keyset pages: the cursor holds the last hit's (rank, id). A constant number of queries per page.
  */
 export async function searchMessages(
-  deps: Pick<Deps, 'store'>,
+  deps: Pick<Deps, 'store' | 'config'>,
   viewerId: number,
   query: SearchQuery,
 ): Promise<{ results: SearchResult[]; nextCursor: string | null }> {
@@ -60,7 +60,9 @@ export async function searchMessages(
   })
   const page = rows.slice(0, limit)
   const chats = await new ChatRepository(deps.store.db).findByIds(page.map((row) => row.chat_id))
-  const messages = await messageViews(deps.store.db, viewerId, chats, page)
+  const messages = await messageViews(deps.store.db, viewerId, chats, page, undefined, {
+    baseUrl: deps.config.publicUrl,
+  })
   const last = page.at(-1)
   return {
     results: page.map((row, index) => ({

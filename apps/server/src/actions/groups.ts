@@ -4,11 +4,13 @@ import { relationsFor } from '../access/relations.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { chatSnapshot } from '../presenters/chat.presenter.ts'
+import { AttachmentRepository } from '../store/attachment.repository.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
-import type { ChatMemberRow, ChatRow, Database } from '../store/schema.ts'
+import type { AttachmentRow, ChatMemberRow, ChatRow, Database } from '../store/schema.ts'
 import { UserRepository } from '../store/user.repository.ts'
 import { commit, type UpdateLog } from './commit.ts'
 import { cleanName } from './names.ts'
+import { avatarUrl } from './profile.ts'
 import { appendSystemMessage } from './system-messages.ts'
 
 type GroupDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock' | 'config'>
@@ -76,9 +78,11 @@ async function lockGroup(
  */
 export async function createGroup(
   deps: GroupDeps,
-  input: { actorId: number; body: CreateGroupBody },
+  input: { actorId: number; body: CreateGroupBody; avatar?: AttachmentRow | null },
 ): Promise<GroupState & { notAdded: NotAdded[] }> {
   const { actorId, body } = input
+  const avatar = input.avatar ?? null
+  if (avatar) checkAvatar(avatar, actorId)
   const name = cleanName(body.name, 'name')
   // Longer than any group could be: refused before a single id is looked up.
   if (body.participants.length > deps.config.maxGroupSize) throw tooBig(deps.config.maxGroupSize)
@@ -95,8 +99,8 @@ export async function createGroup(
       type: 'group',
       name,
       description: body.description ? cleanText(body.description) || null : null,
-      avatar_url: null,
-      avatar_attachment_id: null,
+      avatar_url: avatar ? avatarUrl(deps.config.publicUrl, avatar.id) : null,
+      avatar_attachment_id: avatar?.id ?? null,
       created_by: actorId,
       private_pair: null,
       last_activity_at: log.now,
@@ -111,6 +115,7 @@ export async function createGroup(
       ],
       log.now,
     )
+    if (avatar) await new AttachmentRepository(trx).markAttached([avatar.id], log.now)
     const members = await chats.activeMembers(chat.id)
     await log.append(
       'chat:created',
@@ -303,5 +308,44 @@ export async function setGroupRole(
       actor_id: actorId,
       user_ids: [userId],
     })
+  })
+}
+
+/** A group avatar must be a ready image the actor uploaded; anything else is not theirs to use. */
+function checkAvatar(avatar: AttachmentRow, actorId: number): void {
+  if (avatar.owner_id !== actorId || avatar.state !== 'ready' || avatar.kind !== 'image')
+    throw errors.notFound('Attachment')
+}
+
+/**
+ * Sets or removes (`null`) a group's photo (admins only). Members get `chat:updated` with the new
+ * `avatar_url` and a `group_updated` system message, as for a rename. The previous photo is no longer
+ * referenced; housekeeping removes its blobs.
+ */
+export async function setGroupAvatar(
+  deps: GroupDeps,
+  input: { actorId: number; groupId: number; avatar: AttachmentRow | null },
+): Promise<GroupState> {
+  const { actorId, groupId, avatar } = input
+  if (avatar) checkAvatar(avatar, actorId)
+  return commit(deps, async (trx, log) => {
+    const { chat, members } = await lockGroup(trx, groupId, actorId, true)
+    if ((chat.avatar_attachment_id ?? null) === (avatar?.id ?? null))
+      return { chat, participantsCount: members.length }
+    const changes = {
+      avatar_url: avatar ? avatarUrl(deps.config.publicUrl, avatar.id) : null,
+      avatar_attachment_id: avatar?.id ?? null,
+    }
+    const chats = new ChatRepository(trx)
+    await chats.updateInfo(chat.id, changes, log.now)
+    if (avatar) await new AttachmentRepository(trx).markAttached([avatar.id], log.now)
+    const updated: ChatRow = { ...chat, ...changes, updated_at: log.now }
+    await log.append(
+      'chat:updated',
+      { chat: chatSnapshot(updated, members) },
+      members.map((member) => member.user_id),
+    )
+    await appendSystemMessage(trx, log, updated, { event: 'group_updated', actor_id: actorId, user_ids: [] })
+    return { chat: (await chats.findById(chat.id)) ?? updated, participantsCount: members.length }
   })
 }

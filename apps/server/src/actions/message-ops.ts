@@ -4,6 +4,7 @@ import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { deletedForm, deletedReplyPreview } from '../presenters/message.presenter.ts'
+import { AttachmentRepository } from '../store/attachment.repository.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
 import { MessageRepository } from '../store/message.repository.ts'
 import type { ChatMemberRow, ChatRow, Database, MessageRow } from '../store/schema.ts'
@@ -11,7 +12,7 @@ import { UpdateLogRepository } from '../store/update-log.repository.ts'
 import { blockedRecipients } from './chats.ts'
 import { commit } from './commit.ts'
 
-type OpsDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
+type OpsDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock' | 'config'>
 
 /**
  * Who sees a change to an existing message: the chat's current members, less those who hid it
@@ -66,7 +67,9 @@ export async function editMessage(
     }
     const row = current.content === content ? current : { ...current, content, edited_at: log.now }
     const { members, audience } = await messageAudience(trx, row)
-    const [view] = await messageViews(trx, actorId, [chat], [row], members)
+    const [view] = await messageViews(trx, actorId, [chat], [row], members, {
+      baseUrl: deps.config.publicUrl,
+    })
     if (!view) throw new Error('message vanished in its own transaction')
     if (row !== current) await log.append('message:edited', { chat_id: chat.id, message: view }, audience)
     return view
@@ -115,6 +118,8 @@ export async function deleteMessage(
   }
   await commit(deps, async (trx, log) => {
     if (!(await new MessageRepository(trx).deleteForEveryone(message.id, log.now))) return
+    // The message no longer holds its media: housekeeping removes the blobs once nothing else does.
+    await new AttachmentRepository(trx).detachFromMessage(message.id)
     await scrubLog(trx, message.id)
     const { audience } = await messageAudience(trx, message)
     await log.append(
@@ -151,7 +156,8 @@ async function scrubLog(trx: Transaction<Database>, messageId: number): Promise<
  * Forwards a copy of a message into each of `chatIds` (chats the caller is a current member of;
  * any other id refuses the whole request with `not_found` before anything is sent). Each copy is a
  * normal send by the caller — next per-chat seq, `message:new` to that chat's members (a private-chat
- * recipient who blocked the caller never gets it) — marked `forwarded`. All copies commit together.
+ * recipient who blocked the caller never gets it) — marked `forwarded`. A copy holds the original's
+ * attachments (the same ids, so the blobs are stored once). All copies commit together.
  */
 export async function forwardMessage(
   deps: OpsDeps,
@@ -175,6 +181,10 @@ export async function forwardMessage(
 
   const views = await commit(deps, async (trx, log) => {
     const source = await liveMessage(trx, message.id, 'forwarded')
+    const attachmentRepo = new AttachmentRepository(trx)
+    const attachmentIds = ((await attachmentRepo.ofMessages([source.id])).get(source.id) ?? []).map(
+      (attachment) => attachment.id,
+    )
     const chatRepo = new ChatRepository(trx)
     const messages = new MessageRepository(trx)
     // Chat rows (seq counters) in ascending id order, then every recipient's log counter at once:
@@ -198,6 +208,7 @@ export async function forwardMessage(
         edited_at: null,
         deleted_at: null,
       })
+      await attachmentRepo.attachToMessage(row.id, attachmentIds, log.now)
       const members = await chatRepo.activeMembers(chat.id)
       const memberIds = members.map((member) => member.user_id)
       const blocked = await blockedRecipients(trx, chat, actorId, memberIds)
@@ -207,7 +218,9 @@ export async function forwardMessage(
     await log.lockAudience(sends.flatMap((send) => send.audience))
     const byChat = new Map<number, Message>()
     for (const send of sends) {
-      const [view] = await messageViews(trx, actorId, [send.chat], [send.row], send.members)
+      const [view] = await messageViews(trx, actorId, [send.chat], [send.row], send.members, {
+        baseUrl: deps.config.publicUrl,
+      })
       if (!view) throw new Error('message vanished in its own transaction')
       await log.append('message:new', { chat_id: send.chat.id, message: view }, send.audience)
       byChat.set(send.chat.id, view)

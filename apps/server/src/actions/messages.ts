@@ -1,21 +1,41 @@
 import crypto from 'node:crypto'
-import { type Message, type SendMessageBody, showsNothing } from '@parley/protocol'
+import {
+  isMediaMessageType,
+  type MediaKind,
+  type MediaMessageType,
+  type Message,
+  type SendMessageBody,
+  showsNothing,
+} from '@parley/protocol'
 import { messageViews } from '../access/message-views.ts'
 import type { Deps } from '../deps.ts'
 import { errors } from '../errors.ts'
 import { iso } from '../presenters/time.ts'
+import { AttachmentRepository } from '../store/attachment.repository.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
-import { isUniqueViolation } from '../store/db.ts'
+import { type Executor, isUniqueViolation } from '../store/db.ts'
 import { MessageRepository } from '../store/message.repository.ts'
-import type { ChatMemberRow, ChatRow, MessageRow } from '../store/schema.ts'
+import type { AttachmentRow, ChatMemberRow, ChatRow, MessageRow } from '../store/schema.ts'
 import { blockedRecipients } from './chats.ts'
 import { commit } from './commit.ts'
 import { cleanName } from './names.ts'
 
-type MessageDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>
+type MessageDeps = Pick<Deps, 'store' | 'bus' | 'log' | 'clock' | 'config'>
 
 /** Checks a send's body for its message type; returns the content and payload to store. */
 function contentOf(body: SendMessageBody): { content: string | null; payload: string | null } {
+  if (isMediaMessageType(body.message_type)) {
+    if (!body.attachment_ids?.length)
+      throw errors.validation(`A ${body.message_type} message needs attachment_ids (or a file)`, [
+        { field: 'attachment_ids', message: 'is required' },
+      ])
+    // The content of a media message is its caption.
+    return { content: body.content?.trim() || null, payload: null }
+  }
+  if (body.attachment_ids !== undefined)
+    throw errors.validation(`A ${body.message_type} message takes no attachments`, [
+      { field: 'attachment_ids', message: `must be absent for ${body.message_type}` },
+    ])
   switch (body.message_type) {
     case 'text': {
       const content = body.content ?? ''
@@ -52,6 +72,63 @@ function contentOf(body: SendMessageBody): { content: string | null; payload: st
         return { content: body.content?.trim() || null, payload: JSON.stringify({ contact }) }
       }
   }
+}
+
+/** The kinds each media message type holds: an `image` or `video` message may be an album of both. */
+const KINDS_OF: Readonly<Record<MediaMessageType, readonly MediaKind[]>> = {
+  image: ['image', 'video'],
+  video: ['image', 'video'],
+  audio: ['audio'],
+  voice: ['voice'],
+  document: ['document'],
+  gif: ['gif'],
+  sticker: ['sticker'],
+}
+
+/** Whether an attachment of `kind` may be part of a message of `type` (for multipart, before upload). */
+export function kindFits(type: MediaMessageType, kind: MediaKind): boolean {
+  return KINDS_OF[type].includes(kind)
+}
+
+/**
+ * The attachments a send names, checked inside its unit of work: each one the sender's own (else
+ * `not_found`, as for an id that does not exist), `ready` (else `conflict`: still uploading or being
+ * processed, or refused), and of kinds the message type takes — at least one of the type's own kind,
+ * and only an image/video message may hold several (an album).
+ */
+export async function attachable(
+  trx: Executor,
+  actorId: number,
+  type: MediaMessageType,
+  ids: readonly number[],
+): Promise<AttachmentRow[]> {
+  const rows = new Map((await new AttachmentRepository(trx).findByIds(ids)).map((row) => [row.id, row]))
+  const ordered = ids.map((id) => {
+    const row = rows.get(id)
+    if (!row || row.owner_id !== actorId) throw errors.notFound('Attachment')
+    return row
+  })
+  for (const row of ordered) {
+    if (row.state !== 'ready')
+      throw errors.conflict(`Attachment ${row.id} is not ready (${row.state})`, {
+        attachment_id: row.id,
+        state: row.state,
+      })
+  }
+  const misfit = ordered.find((row) => !kindFits(type, row.kind))
+  if (misfit)
+    throw errors.validation(`A ${type} message cannot hold a ${misfit.kind} attachment`, [
+      { field: 'attachment_ids', message: `attachment ${misfit.id} is a ${misfit.kind}` },
+    ])
+  if (!ordered.some((row) => row.kind === type))
+    throw errors.validation(`A ${type} message needs a ${type} attachment`, [
+      { field: 'attachment_ids', message: `needs a ${type}` },
+    ])
+  if (ordered.length > 1 && type !== 'image' && type !== 'video')
+    throw errors.validation(`Only image and video messages may hold several attachments`, [
+      { field: 'attachment_ids', message: 'must hold one attachment' },
+    ])
+  return ordered
 }
 
 /**
@@ -96,6 +173,10 @@ export async function sendMessage(
       const duplicate = assigned ? undefined : await messages.findByClientId(actorId, clientMsgId)
       if (duplicate) return { kind: 'duplicate' as const, row: duplicate }
       if (!(await chats.findActiveMember(chat.id, actorId))) throw errors.notFound('Chat')
+      const attachments =
+        isMediaMessageType(body.message_type) && body.attachment_ids
+          ? await attachable(trx, actorId, body.message_type, body.attachment_ids)
+          : []
       const seq = await chats.nextSeq(chat.id, log.now)
       const row = await messages.insert({
         chat_id: chat.id,
@@ -111,6 +192,11 @@ export async function sendMessage(
         edited_at: null,
         deleted_at: null,
       })
+      await new AttachmentRepository(trx).attachToMessage(
+        row.id,
+        attachments.map((attachment) => attachment.id),
+        log.now,
+      )
       // The quoted message's row lock orders this send with a delete of it (PostgreSQL): either the
       // delete sees this reply and scrubs its preview, or this reply reads the message deleted.
       if (body.reply_to_message_id) await messages.lockRow(body.reply_to_message_id)
@@ -124,7 +210,10 @@ export async function sendMessage(
       }))
       const blocked = await blockedRecipients(trx, chat, actorId, memberIds)
       await messages.hideFor(row.id, [...blocked], log.now)
-      const [view] = await messageViews(trx, actorId, [chat], [row], members, { fresh: true })
+      const [view] = await messageViews(trx, actorId, [chat], [row], members, {
+        baseUrl: deps.config.publicUrl,
+        fresh: true,
+      })
       if (!view) throw new Error('message vanished in its own transaction')
       await log.append(
         'message:new',
@@ -143,10 +232,16 @@ export async function sendMessage(
   }
 }
 
-async function presentFor(deps: Pick<Deps, 'store'>, viewerId: number, row: MessageRow): Promise<Message> {
+async function presentFor(
+  deps: Pick<Deps, 'store' | 'config'>,
+  viewerId: number,
+  row: MessageRow,
+): Promise<Message> {
   const chat = await new ChatRepository(deps.store.db).findById(row.chat_id)
   if (!chat) throw errors.notFound('Message')
-  const [view] = await messageViews(deps.store.db, viewerId, [chat], [row])
+  const [view] = await messageViews(deps.store.db, viewerId, [chat], [row], undefined, {
+    baseUrl: deps.config.publicUrl,
+  })
   if (!view) throw errors.notFound('Message')
   return view
 }

@@ -52,7 +52,10 @@ export async function appendSystemMessage(
   })
   const members = await chats.activeMembers(chat.id)
   // A system message looks the same to every member (no ticks, no client id), so present it once.
-  const [view] = await messageViews(trx, event.actor_id ?? 0, [chat], [row], members)
+  const [view] = await messageViews(trx, event.actor_id ?? 0, [chat], [row], members, {
+    // System messages carry no media: no URL to prefix.
+    baseUrl: null,
+  })
   if (!view) throw new Error('system message vanished in its own transaction')
   await log.append(
     'message:new',

@@ -1,4 +1,5 @@
 import type {
+  Attachment,
   Location,
   Message,
   MessageStatus,
@@ -6,8 +7,9 @@ import type {
   SharedContact,
   SystemEvent,
 } from '@parley/protocol'
-import type { MessageRow } from '../store/schema.ts'
+import type { AttachmentRow, MessageRow } from '../store/schema.ts'
 import type { User } from '../store/user.repository.ts'
+import { presentAttachment } from './attachment.presenter.ts'
 import { iso, isoOrNull } from './time.ts'
 
 /** What presenting a page of messages needs besides the rows; loaded in a constant number of queries. */
@@ -19,6 +21,20 @@ export interface MessageContext {
   replies: ReadonlyMap<number, MessageRow>
   /** Watermarks of the chat's current members other than the viewer (for the sender's ticks). */
   otherWatermarks: ReadonlyArray<{ delivered_seq: number; read_seq: number }>
+  /** Each message's attachments in album order (the rows' and the quoted messages'). */
+  attachments: ReadonlyMap<number, readonly AttachmentRow[]>
+  /** PARLEY_PUBLIC_URL, the prefix of the stable media URLs (null: relative to the server). */
+  baseUrl: string | null
+}
+
+/** Seed 002's media fields: the first attachment's, else null. */
+function mediaFields(attachments: readonly Attachment[]) {
+  const first = attachments[0]
+  return {
+    media_url: first?.media_url ?? null,
+    thumbnail_url: first?.thumbnail_url ?? null,
+    media_size: first?.size ?? null,
+  }
 }
 
 type Payload = { location?: Location; contact?: SharedContact; system?: SystemEvent }
@@ -63,6 +79,10 @@ export function deletedForm(message: Message): Message {
     location: null,
     contact: null,
     system: null,
+    attachments: [],
+    media_url: null,
+    thumbnail_url: null,
+    media_size: null,
     reactions: [],
     deleted: true,
   }
@@ -71,7 +91,7 @@ export function deletedForm(message: Message): Message {
 /** A reply's preview of a message deleted for everyone, as `presentMessage` builds it. */
 export function deletedReplyPreview(message: Message): Message {
   return message.reply_to
-    ? { ...message, reply_to: { ...message.reply_to, content: null, deleted: true } }
+    ? { ...message, reply_to: { ...message.reply_to, content: null, thumbnail_url: null, deleted: true } }
     : message
 }
 
@@ -82,6 +102,10 @@ export function presentMessage(row: MessageRow, ctx: MessageContext): Message {
   const reply = row.reply_to_message_id === null ? undefined : ctx.replies.get(row.reply_to_message_id)
   const own = row.sender_id === ctx.viewerId && row.message_type !== 'system'
   const ticks = own ? statusFor(row.seq, ctx.otherWatermarks) : null
+  const attachments = deleted
+    ? []
+    : (ctx.attachments.get(row.id) ?? []).map((attachment) => presentAttachment(attachment, ctx.baseUrl))
+  const replyAttachment = reply && reply.deleted_at === null ? ctx.attachments.get(reply.id)?.[0] : undefined
   return {
     id: row.id,
     chat_id: row.chat_id,
@@ -94,6 +118,8 @@ export function presentMessage(row: MessageRow, ctx: MessageContext): Message {
     location: payload.location ?? null,
     contact: payload.contact ?? null,
     system: payload.system ?? null,
+    attachments,
+    ...mediaFields(attachments),
     reply_to_message_id: row.reply_to_message_id,
     reply_to: reply
       ? {
@@ -101,6 +127,9 @@ export function presentMessage(row: MessageRow, ctx: MessageContext): Message {
           sender_id: reply.sender_id,
           message_type: reply.message_type,
           content: reply.deleted_at === null ? (reply.content?.slice(0, 200) ?? null) : null,
+          thumbnail_url: replyAttachment
+            ? presentAttachment(replyAttachment, ctx.baseUrl).thumbnail_url
+            : null,
           deleted: reply.deleted_at !== null,
         }
       : null,

@@ -328,7 +328,12 @@ export class ChatRepository {
   /** Changes a group's name and/or description. */
   async updateInfo(
     chatId: number,
-    changes: { name?: string; description?: string | null },
+    changes: {
+      name?: string
+      description?: string | null
+      avatar_url?: string | null
+      avatar_attachment_id?: number | null
+    },
     now: number,
   ): Promise<void> {
     await this.db

@@ -1,4 +1,4 @@
-import type { AttachmentState, MediaKind, RejectReason } from '@parley/protocol'
+import type { AttachmentState, MediaKind, MessageType, RejectReason } from '@parley/protocol'
 import type { Generated, Insertable, Selectable } from 'kysely'
 
 /**
@@ -152,7 +152,7 @@ export interface MessagesTable {
   seq: number
   sender_id: number | null
   client_msg_id: string | null
-  message_type: 'text' | 'location' | 'contact' | 'system'
+  message_type: MessageType
   content: string | null
   payload: string | null
   reply_to_message_id: number | null

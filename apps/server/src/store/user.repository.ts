@@ -177,6 +177,7 @@ export class UserRepository {
         | 'name'
         | 'about'
         | 'avatar_url'
+        | 'avatar_attachment_id'
         | 'privacy_last_seen'
         | 'privacy_profile_photo'
         | 'privacy_about'

@@ -32,6 +32,26 @@ export const CreateGroupBody = Type.Object(
 )
 export type CreateGroupBody = Static<typeof CreateGroupBody>
 
+/**
+ * `POST /api/groups` as multipart/form-data (seed 002 "Create Group"): the JSON body's fields as text,
+ * `participants` as a JSON array (`[456, 789]`) or one field per id, and an optional `avatar` image.
+ */
+export const CreateGroupForm = Type.Object(
+  {
+    name: GroupName,
+    description: Type.Optional(GroupDescription),
+    participants: Type.Array(Type.String(), { maxItems: MAX_GROUP_SIZE_LIMIT }),
+    avatar: Type.Optional(Type.String({ format: 'binary' })),
+  },
+  { additionalProperties: false },
+)
+
+/** `PUT /api/groups/:id/avatar`: one image in the `avatar` part. */
+export const GroupAvatarForm = Type.Object(
+  { avatar: Type.String({ format: 'binary' }) },
+  { additionalProperties: false },
+)
+
 export const UpdateGroupBody = Type.Object(
   {
     name: Type.Optional(GroupName),

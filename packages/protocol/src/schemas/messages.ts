@@ -8,17 +8,29 @@ import {
   PageNumber,
   Timestamp,
 } from './common.ts'
+import { Attachment, AttachmentIdList } from './media.ts'
 
 export const MAX_TEXT_LENGTH = 10_000
 
-/** Message kinds that exist now; the media kinds arrive with the media issue. `system` is server-made. */
+/**
+ * Message types that carry media: each needs at least one attachment of its own kind (an `image` or
+ * `video` message may be an album of up to 10 images and videos; the others carry exactly one).
+ */
+export const MEDIA_MESSAGE_TYPES = ['image', 'video', 'audio', 'voice', 'document', 'gif', 'sticker'] as const
+export type MediaMessageType = (typeof MEDIA_MESSAGE_TYPES)[number]
+/** What a client may send; `system` is server-made. */
+export const SENDABLE_MESSAGE_TYPES = ['text', 'location', 'contact', ...MEDIA_MESSAGE_TYPES] as const
+export type SendableMessageType = (typeof SENDABLE_MESSAGE_TYPES)[number]
+export const SendableMessageTypeSchema = Type.Union(SENDABLE_MESSAGE_TYPES.map((type) => Type.Literal(type)))
+
 export const MessageType = Type.Union([
-  Type.Literal('text'),
-  Type.Literal('location'),
-  Type.Literal('contact'),
+  ...SENDABLE_MESSAGE_TYPES.map((type) => Type.Literal(type)),
   Type.Literal('system'),
 ])
 export type MessageType = Static<typeof MessageType>
+
+export const isMediaMessageType = (type: string): type is MediaMessageType =>
+  (MEDIA_MESSAGE_TYPES as readonly string[]).includes(type)
 
 export const Location = Type.Object(
   {
@@ -61,14 +73,16 @@ export const ClientMsgId = Type.String({ minLength: 1, maxLength: 64, pattern: '
 
 /**
  * `POST /api/chats/:id/messages` and the socket's `message:send`. `content` is the text (text), or
- * an optional caption; `location` / `contact` carry the other kinds. `client_msg_id` makes retries
- * safe; a REST send without one (seed 002's examples) gets a server-assigned id and is not protected
- * against retries. The socket's `message:send` requires it.
+ * an optional caption; `location` / `contact` carry those kinds; `attachment_ids` (media types only)
+ * names ready uploads of yours (docs/api/media.md). `client_msg_id` makes retries safe; a REST send
+ * without one (seed 002's examples) gets a server-assigned id and is not protected against retries.
+ * The socket's `message:send` requires it.
  */
 export const SendMessageBody = Type.Object(
   {
-    message_type: Type.Union([Type.Literal('text'), Type.Literal('location'), Type.Literal('contact')]),
+    message_type: SendableMessageTypeSchema,
     content: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
+    attachment_ids: Type.Optional(AttachmentIdList),
     client_msg_id: Type.Optional(ClientMsgId),
     reply_to_message_id: Type.Optional(Nullable(Id)),
     location: Type.Optional(Location),
@@ -77,6 +91,28 @@ export const SendMessageBody = Type.Object(
   { additionalProperties: false },
 )
 export type SendMessageBody = Static<typeof SendMessageBody>
+
+export const MediaMessageTypeSchema = Type.Union(MEDIA_MESSAGE_TYPES.map((type) => Type.Literal(type)))
+
+/** A file part of a multipart form, as OpenAPI describes it. */
+export const FilePart = Type.String({ format: 'binary' })
+
+/**
+ * `POST /api/chats/:id/messages` as multipart/form-data (seed 002 "Send Media Message"): one `file`
+ * part, or several for an album (up to 10 images/videos), each checked and processed as it arrives;
+ * `caption` becomes the message's `content`. Any other field is refused. Documents the form only: the
+ * parts are read and checked as a stream (docs/api/media.md).
+ */
+export const SendMediaForm = Type.Object(
+  {
+    message_type: MediaMessageTypeSchema,
+    file: Type.Array(FilePart, { minItems: 1, maxItems: 10 }),
+    caption: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
+    client_msg_id: Type.Optional(ClientMsgId),
+    reply_to_message_id: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+)
 
 export const EditMessageBody = Type.Object(
   { content: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) },
@@ -91,6 +127,8 @@ export const ReplyPreview = Type.Object({
   sender_id: Nullable(Id),
   message_type: MessageType,
   content: Nullable(Type.String()),
+  /** The quoted message's first attachment's thumbnail, if it has one. */
+  thumbnail_url: Nullable(Type.String()),
   deleted: Type.Boolean(),
 })
 
@@ -111,6 +149,8 @@ export type MessageStatus = Static<typeof MessageStatus>
 /**
  * A message as a member sees it (seed 002 shape). `status`, `delivered_count` and `read_count` are
  * derived from the other members' watermarks and given to the sender only (null for others).
+ * `attachments` is the media in order (empty for other types and once deleted); `media_url`,
+ * `thumbnail_url` and `media_size` are seed 002's fields: the first attachment's, else null.
  */
 export const Message = Type.Object({
   id: Id,
@@ -124,6 +164,10 @@ export const Message = Type.Object({
   location: Nullable(Location),
   contact: Nullable(SharedContact),
   system: Nullable(SystemEvent),
+  attachments: Type.Array(Attachment),
+  media_url: Nullable(Type.String()),
+  thumbnail_url: Nullable(Type.String()),
+  media_size: Nullable(Type.Integer({ minimum: 0 })),
   reply_to_message_id: Nullable(Id),
   reply_to: Nullable(ReplyPreview),
   forwarded: Type.Boolean(),

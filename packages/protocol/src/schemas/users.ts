@@ -119,3 +119,19 @@ export const UserSearchResponse = Type.Object({
   users: Type.Array(PublicUser),
   pagination: CursorPage,
 })
+
+/** `POST /api/user/avatar` (seed 002 "Upload Avatar"): one image in the `avatar` part. */
+export const AvatarForm = Type.Object(
+  { avatar: Type.String({ format: 'binary' }) },
+  { additionalProperties: false },
+)
+
+/**
+ * The new avatar's stable URL (`/api/media/{id}/avatar_300`; `avatar_150` / `avatar_600` name the
+ * other sizes), or null once removed.
+ */
+export const AvatarResponse = Type.Object({
+  success: Type.Literal(true),
+  avatar_url: Nullable(Type.String()),
+})
+export type AvatarResponse = Static<typeof AvatarResponse>

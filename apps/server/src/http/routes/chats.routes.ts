@@ -40,7 +40,10 @@ export function chatRoutes(app: App, deps: Deps) {
         actorId: userId,
         otherUserId: request.body.user_id,
       })
-      const [view] = await chatViews(deps.store.db, userId, [chat], (ids) => deps.presence.onlineOf(ids))
+      const [view] = await chatViews(deps.store.db, userId, [chat], {
+        baseUrl: deps.config.publicUrl,
+        onlineOf: (ids) => deps.presence.onlineOf(ids),
+      })
       return reply.status(created ? 201 : 200).send({ success: true as const, chat: view! })
     },
   )
@@ -88,7 +91,10 @@ export function chatRoutes(app: App, deps: Deps) {
       const { userId } = caller(request)
       const { chat } = await chatForMember(deps, userId, request.params.id)
       await updateChatSettings(deps, { actorId: userId, chat, settings: request.body })
-      const [view] = await chatViews(deps.store.db, userId, [chat], (ids) => deps.presence.onlineOf(ids))
+      const [view] = await chatViews(deps.store.db, userId, [chat], {
+        baseUrl: deps.config.publicUrl,
+        onlineOf: (ids) => deps.presence.onlineOf(ids),
+      })
       return { success: true as const, chat: view! }
     },
   )
@@ -108,7 +114,10 @@ export function chatRoutes(app: App, deps: Deps) {
     async (request) => {
       const { userId } = caller(request)
       const { chat } = await chatForMember(deps, userId, request.params.id)
-      const [view] = await chatViews(deps.store.db, userId, [chat], (ids) => deps.presence.onlineOf(ids))
+      const [view] = await chatViews(deps.store.db, userId, [chat], {
+        baseUrl: deps.config.publicUrl,
+        onlineOf: (ids) => deps.presence.onlineOf(ids),
+      })
       return { success: true as const, chat: view! }
     },
   )

@@ -2,6 +2,7 @@ import {
   AddMembersBody,
   AddMembersResponse,
   CreateGroupBody,
+  CreateGroupForm,
   CreateGroupResponse,
   GroupInfoResponse,
   GroupMemberParams,
@@ -11,7 +12,9 @@ import {
   SuccessOnly,
   UpdateGroupBody,
 } from '@parley/protocol'
+import type { FastifyRequest } from 'fastify'
 import { groupForMember, groupInfoView } from '../../access/groups.ts'
+import { discardUploads } from '../../actions/discard-uploads.ts'
 import {
   addGroupMembers,
   createGroup,
@@ -21,10 +24,15 @@ import {
   updateGroup,
 } from '../../actions/groups.ts'
 import type { Deps } from '../../deps.ts'
+import { errors } from '../../errors.ts'
 import { presentGroup } from '../../presenters/group.presenter.ts'
+import type { AttachmentRow } from '../../store/schema.ts'
+import { createAjv, validationDetails } from '../../validation.ts'
+import { names, readMultipart } from '../multipart.ts'
 import { authenticate, caller } from '../plugins/authenticate.ts'
 import { errorsOf, secured } from '../route-schema.ts'
 import type { App } from '../types.ts'
+import { ingestAvatar } from './avatars.routes.ts'
 
 const tags = ['groups']
 
@@ -35,6 +43,67 @@ const tags = ['groups']
  */
 export function groupsRoutes(app: App, deps: Deps) {
   const onRequest = authenticate(deps)
+  const checkCreate = createAjv(false).compile<CreateGroupBody>(CreateGroupBody)
+
+  /**
+   * Seed 002's multipart Create Group: `name`, `description`, `participants` (a JSON array, as the seed
+   * writes `[456, 789, 101]`, or one field per id) and an optional `avatar` image, ingested as it arrives.
+   */
+  async function readCreateForm(
+    request: FastifyRequest,
+    actorId: number,
+    uploads: AttachmentRow[],
+  ): Promise<{ body: CreateGroupBody; avatar: AttachmentRow | null }> {
+    const fields: Record<string, string> = {}
+    const participants: unknown[] = []
+    let avatar: AttachmentRow | null = null
+    await readMultipart(request, {
+      fields: names('name', 'description', 'participants'),
+      repeated: names('participants'),
+      files: new Map([['avatar', 1]]),
+      onField: (name, value) => {
+        if (name !== 'participants') {
+          fields[name] = value
+          return
+        }
+        const text = value.trim()
+        let parsed: unknown = text
+        if (text.startsWith('[')) {
+          try {
+            parsed = JSON.parse(text)
+          } catch {
+            throw errors.validation('participants must be a JSON array of user ids', [
+              { field: 'participants', message: 'must be a JSON array of ids' },
+            ])
+          }
+        }
+        for (const id of Array.isArray(parsed) ? parsed : [parsed]) {
+          participants.push(typeof id === 'string' && /^[1-9][0-9]{0,15}$/.test(id) ? Number(id) : id)
+          if (participants.length > deps.config.maxGroupSize)
+            throw errors.validation(`A group can have at most ${deps.config.maxGroupSize} members`, {
+              limit: deps.config.maxGroupSize,
+            })
+        }
+      },
+      onFile: async (_name, part) => {
+        avatar = await ingestAvatar(deps, actorId, part)
+        uploads.push(avatar)
+      },
+    })
+    const body = {
+      name: fields.name,
+      participants,
+      ...(fields.description === undefined ? {} : { description: fields.description }),
+    }
+    if (!checkCreate(body)) {
+      const details = validationDetails(checkCreate.errors)
+      throw errors.validation(
+        `Invalid body: ${details.map((d) => `${d.field ?? 'body'} ${d.message}`).join('; ')}`,
+        details,
+      )
+    }
+    return { body, avatar }
+  }
 
   app.post(
     '/api/groups',
@@ -47,23 +116,40 @@ export function groupsRoutes(app: App, deps: Deps) {
           'The caller becomes the group admin and `participants` its members. Users who cannot be added ' +
           '(unknown, or not allowed) are listed in `not_added`. Every member gets `chat:created`, and the ' +
           'history opens with a `group_created` system message. Fails with `validation_error` ' +
-          '(details `{limit}`) when the group would be larger than the configured maximum.',
+          '(details `{limit}`) when the group would be larger than the configured maximum. ' +
+          'multipart/form-data (seed 002) takes the same fields as text, `participants` as a JSON array or repeated, and an optional `avatar` image (as for `POST /api/user/avatar`).',
         security: secured,
-        body: CreateGroupBody,
-        response: { 201: CreateGroupResponse, ...errorsOf(400, 401, 429) },
+        body: {
+          content: {
+            'application/json': { schema: CreateGroupBody },
+            'multipart/form-data': { schema: CreateGroupForm },
+          },
+        },
+        response: { 201: CreateGroupResponse, ...errorsOf(400, 401, 413, 415, 422, 429) },
       },
     },
     async (request, reply) => {
       const { userId } = caller(request)
-      const { chat, participantsCount, notAdded } = await createGroup(deps, {
-        actorId: userId,
-        body: request.body,
-      })
-      return reply.status(201).send({
-        success: true as const,
-        group: presentGroup(chat, participantsCount),
-        not_added: notAdded,
-      })
+      const uploads: AttachmentRow[] = []
+      try {
+        const { body, avatar } = request.isMultipart()
+          ? await readCreateForm(request, userId, uploads)
+          : // Validated against CreateGroupBody by the route's schema (JSON is the only other parser).
+            { body: request.body as CreateGroupBody, avatar: null }
+        const { chat, participantsCount, notAdded } = await createGroup(deps, {
+          actorId: userId,
+          body,
+          avatar,
+        })
+        return reply.status(201).send({
+          success: true as const,
+          group: presentGroup(chat, participantsCount),
+          not_added: notAdded,
+        })
+      } finally {
+        // An avatar the group did not take (the request was refused) is removed.
+        await discardUploads(deps, uploads)
+      }
     },
   )
 

@@ -49,7 +49,9 @@ export function messageOpsRoutes(app: App, deps: Deps) {
     async (request) => {
       const { userId } = caller(request)
       const { chat, message } = await messageForMember(deps, userId, request.params.id)
-      const [view] = await messageViews(deps.store.db, userId, [chat], [message])
+      const [view] = await messageViews(deps.store.db, userId, [chat], [message], undefined, {
+        baseUrl: deps.config.publicUrl,
+      })
       return { success: true as const, message: view! }
     },
   )
