@@ -50,13 +50,13 @@ export function createMetrics(deps: Pick<Deps, 'store' | 'clock' | 'media'>) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   })
-  const mediaRejectsTotal = new Counter({
-    name: 'parley_media_rejects_total',
-    help: 'Uploads refused or rejected, by reason (a reject reason, or the error code of a refusal)',
+  const mediaRefusalsTotal = new Counter({
+    name: 'parley_media_refusals_total',
+    help: 'Upload requests the API refused or rejected, by reason (a reject reason, or the error code of a refusal such as payload_too_large or quota_exceeded)',
     labelNames: ['reason'] as const,
     registers: [registry],
   })
-  return { registry, requestDuration, errorsTotal, uploadsTotal, mediaRejectsTotal }
+  return { registry, requestDuration, errorsTotal, uploadsTotal, mediaRefusalsTotal }
 }
 export type Metrics = ReturnType<typeof createMetrics>
 

@@ -69,14 +69,14 @@ const absolute = (url: string, base: string) => new URL(url, base).toString()
 export function mediaRoutes(
   app: App,
   deps: Deps,
-  metrics: Pick<Metrics, 'uploadsTotal' | 'mediaRejectsTotal'>,
+  metrics: Pick<Metrics, 'uploadsTotal' | 'mediaRefusalsTotal'>,
 ) {
   /** Counts a refusal or rejection by its reason (details.reason, else the error code). */
   const countRefusal = (error: unknown, outcome: 'refused' | 'rejected') => {
     if (!(error instanceof ApiError) || ![413, 415, 422, 429, 507].includes(error.status)) return
     const details = error.details as { reason?: unknown } | undefined
     metrics.uploadsTotal.inc({ outcome })
-    metrics.mediaRejectsTotal.inc({
+    metrics.mediaRefusalsTotal.inc({
       reason: typeof details?.reason === 'string' ? details.reason : error.code,
     })
   }
