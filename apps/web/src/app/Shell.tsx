@@ -1,0 +1,67 @@
+import type { Chat } from '@parley/protocol'
+import { lazy, Suspense, useEffect, useState } from 'react'
+import { useStore } from '../client/react.tsx'
+import { chatTitle } from '../features/chats/ChatList.tsx'
+import { PresenceLine } from '../features/groups/PresenceLine.tsx'
+import { strings } from '../strings.ts'
+
+const ChatInfoDialog = lazy(() => import('../features/groups/ChatInfoDialog.tsx'))
+
+/**
+ * Offline / reconnecting, as a status line over the whole app. It shows only after a first
+ * connection was made or the browser says it is offline, so a normal start does not flash it.
+ */
+export function ConnectionBanner() {
+  const connection = useStore((state) => state.connection)
+  const online = useStore((state) => state.online)
+  const pending = useStore((state) => state.outgoing.filter((entry) => entry.state === 'pending').length)
+  const [wasReady, setWasReady] = useState(false)
+  useEffect(() => {
+    if (connection === 'ready') setWasReady(true)
+  }, [connection])
+  const text = !online
+    ? strings.banner.offline
+    : wasReady && connection !== 'ready'
+      ? strings.banner.reconnecting
+      : ''
+  return (
+    <div className={text ? 'banner' : 'banner banner-empty'} role="status">
+      {text && (
+        <>
+          <span>{text}</span>
+          {pending > 0 && <span className="banner-count"> {strings.banner.pending(pending)}</span>}
+        </>
+      )}
+    </div>
+  )
+}
+
+/**
+ * The chat's presence ("online", "last seen …", members) and the button that opens its info panel,
+ * laid over the right end of the conversation header.
+ */
+export function ChatTools({ chatId }: { chatId: number }) {
+  const chat = useStore((state) => state.chats[chatId])
+  const [open, setOpen] = useState(false)
+  if (!chat) return null
+  return (
+    <div className="chat-tools">
+      <PresenceLine chat={chat} />
+      <button
+        type="button"
+        className="small"
+        aria-haspopup="dialog"
+        aria-label={strings.group.openInfo(chatTitle(chat))}
+        onClick={() => setOpen(true)}
+      >
+        <span aria-hidden="true">ⓘ</span>
+        <span className="tools-label">
+          {chat.type === 'group' ? strings.group.info : strings.group.chatInfo}
+        </span>
+      </button>
+      <Suspense fallback={null}>
+        {open && <ChatInfoDialog chat={chat as Chat} onClose={() => setOpen(false)} />}
+      </Suspense>
+    </div>
+  )
+}

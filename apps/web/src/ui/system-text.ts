@@ -1,0 +1,45 @@
+import type { Message } from '@parley/protocol'
+import { strings } from '../strings.ts'
+
+/**
+ * Who is who, for words about people named by id (system messages). The client keeps it current from
+ * the store (main.tsx); a name not known yet reads as "Someone" until the group's info arrives.
+ */
+export const directory: { people: Readonly<Record<number, string>>; meId: number | null } = {
+  people: {},
+  meId: null,
+}
+
+/** "Ada added Bob and Cy", "You left", … for a system message. */
+export function systemText(
+  message: Pick<Message, 'system' | 'content'>,
+  people: Readonly<Record<number, string>> = directory.people,
+  meId: number | null = directory.meId,
+): string {
+  const event = message.system
+  if (!event) return message.content ?? ''
+  const name = (id: number | null) =>
+    id === null
+      ? strings.system.someone
+      : id === meId
+        ? strings.system.you
+        : (people[id] ?? strings.system.someone)
+  const actor = name(event.actor_id)
+  const users = strings.system.and(event.user_ids.map(name))
+  switch (event.event) {
+    case 'group_created':
+      return strings.system.created(actor)
+    case 'members_added':
+      return strings.system.added(actor, users)
+    case 'member_removed':
+      return strings.system.removed(actor, users)
+    case 'member_left':
+      return strings.system.left(event.user_ids.length > 0 ? users : actor)
+    case 'admin_promoted':
+      return strings.system.promoted(actor, users)
+    case 'admin_demoted':
+      return strings.system.demoted(actor, users)
+    case 'group_updated':
+      return strings.system.updated(actor)
+  }
+}
