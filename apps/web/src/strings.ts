@@ -125,6 +125,7 @@ export const strings = {
   system: {
     someone: 'Someone',
     you: 'You',
+    youObject: 'you',
     created: (actor: string) => `${actor} created the group`,
     added: (actor: string, users: string) => `${actor} added ${users}`,
     removed: (actor: string, user: string) => `${actor} removed ${user}`,

@@ -1,6 +1,5 @@
-import type { Chat } from '@parley/protocol'
 import { lazy, Suspense, useEffect, useState } from 'react'
-import { useStore } from '../client/react.tsx'
+import { useClient, useStore } from '../client/react.tsx'
 import { chatTitle } from '../features/chats/ChatList.tsx'
 import { PresenceLine } from '../features/groups/PresenceLine.tsx'
 import { strings } from '../strings.ts'
@@ -19,9 +18,10 @@ export function ConnectionBanner() {
   useEffect(() => {
     if (connection === 'ready') setWasReady(true)
   }, [connection])
+  // `waiting` only follows a failed attempt, so a normal start (idle → connecting → ready) shows nothing.
   const text = !online
     ? strings.banner.offline
-    : wasReady && connection !== 'ready'
+    : connection === 'waiting' || (wasReady && connection === 'connecting')
       ? strings.banner.reconnecting
       : ''
   return (
@@ -41,8 +41,14 @@ export function ConnectionBanner() {
  * laid over the right end of the conversation header.
  */
 export function ChatTools({ chatId }: { chatId: number }) {
+  const client = useClient()
   const chat = useStore((state) => state.chats[chatId])
+  const isGroup = chat?.type === 'group'
   const [open, setOpen] = useState(false)
+  // A group's members name the people its system messages speak of.
+  useEffect(() => {
+    if (isGroup) client.loadGroup(chatId).catch(() => {})
+  }, [client, chatId, isGroup])
   if (!chat) return null
   return (
     <div className="chat-tools">
@@ -60,7 +66,7 @@ export function ChatTools({ chatId }: { chatId: number }) {
         </span>
       </button>
       <Suspense fallback={null}>
-        {open && <ChatInfoDialog chat={chat as Chat} onClose={() => setOpen(false)} />}
+        {open && <ChatInfoDialog chat={chat} onClose={() => setOpen(false)} />}
       </Suspense>
     </div>
   )

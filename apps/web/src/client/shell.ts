@@ -200,3 +200,9 @@ export function readBy(state: State, message: Message): { read: number; of: numb
 
 /** Whether I may manage the group (add, remove, promote, rename). */
 export const isAdmin = (role: MemberRole | undefined) => role === 'admin'
+
+/** `readBy` as a stable value for `useStore` (a string compares by value; a new object would not). */
+export function readByLabel(state: State, message: Message | null): string | null {
+  const reads = message ? readBy(state, message) : null
+  return reads ? `${reads.read}/${reads.of}` : null
+}

@@ -18,14 +18,17 @@ export function systemText(
 ): string {
   const event = message.system
   if (!event) return message.content ?? ''
-  const name = (id: number | null) =>
+  // "You" opens the sentence; "you" sits inside it ("Ada added you").
+  const name = (id: number | null, subject: boolean) =>
     id === null
       ? strings.system.someone
       : id === meId
-        ? strings.system.you
+        ? subject
+          ? strings.system.you
+          : strings.system.youObject
         : (people[id] ?? strings.system.someone)
-  const actor = name(event.actor_id)
-  const users = strings.system.and(event.user_ids.map(name))
+  const actor = name(event.actor_id, true)
+  const users = strings.system.and(event.user_ids.map((id) => name(id, false)))
   switch (event.event) {
     case 'group_created':
       return strings.system.created(actor)
@@ -34,7 +37,7 @@ export function systemText(
     case 'member_removed':
       return strings.system.removed(actor, users)
     case 'member_left':
-      return strings.system.left(event.user_ids.length > 0 ? users : actor)
+      return strings.system.left(name(event.user_ids[0] ?? event.actor_id, true))
     case 'admin_promoted':
       return strings.system.promoted(actor, users)
     case 'admin_demoted':

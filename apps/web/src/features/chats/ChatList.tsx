@@ -2,7 +2,7 @@ import type { Chat, Message } from '@parley/protocol'
 import { lazy, type MouseEvent, Suspense, useEffect, useId, useMemo, useRef, useState } from 'react'
 import { navigate, pathOf, type Route } from '../../app/router.ts'
 import { useClient, useStore } from '../../client/react.tsx'
-import { type ChatFilter, isMuted, listChats, readBy } from '../../client/shell.ts'
+import { type ChatFilter, isMuted, listChats, readByLabel } from '../../client/shell.ts'
 import { strings } from '../../strings.ts'
 import { formatListTime } from '../../ui/format.ts'
 import { systemText } from '../../ui/system-text.ts'
@@ -177,7 +177,7 @@ function ChatRow(props: { chat: Chat; active: boolean; typing: boolean; meId: nu
       ? (state.presence[chat.participant.id]?.online ?? false)
       : false,
   )
-  const reads = useStore((state) => (last ? readBy(state, last) : null))
+  const reads = useStore((state) => readByLabel(state, last))
   const muted = isMuted(chat)
   return (
     <li className="chat-row-item">
@@ -201,10 +201,8 @@ function ChatRow(props: { chat: Chat; active: boolean; typing: boolean; meId: nu
             </span>
             {reads && (
               <span className="read-by muted">
-                <span aria-hidden="true">
-                  ✓ {reads.read}/{reads.of}
-                </span>
-                <span className="visually-hidden">{strings.list.readBy(reads.read, reads.of)}</span>
+                <span aria-hidden="true">✓ {reads}</span>
+                <span className="visually-hidden">{readByText(reads)}</span>
               </span>
             )}
             {chat.unread_count > 0 && (
@@ -219,6 +217,12 @@ function ChatRow(props: { chat: Chat; active: boolean; typing: boolean; meId: nu
       <ChatActions chat={chat} title={title} />
     </li>
   )
+}
+
+/** "2/3" → "Read by 2 of 3". */
+export function readByText(label: string): string {
+  const [read = 0, of = 0] = label.split('/').map(Number)
+  return strings.list.readBy(read, of)
 }
 
 function Flag({ symbol, label }: { symbol: string; label: string }) {
