@@ -86,9 +86,9 @@ describe.skipIf(SKIP_BROWSER)('web client groups (sqlite)', { timeout: 150_000 }
 
     await sendText(adaPage, 'Hello, both of you')
     for (const page of [bobPage, cyPage]) {
-      const groupRow = row(page, /Analytical Engine/)
-      await groupRow.waitFor()
-      await expect(groupRow.textContent()).resolves.toContain('Hello, both of you')
+      await row(page, /Analytical Engine/)
+        .filter({ hasText: 'Hello, both of you' })
+        .waitFor()
     }
   })
 
@@ -109,8 +109,12 @@ describe.skipIf(SKIP_BROWSER)('web client groups (sqlite)', { timeout: 150_000 }
     await adaPage.getByRole('button', { name: 'Info for Analytical Engine' }).click()
     const panel = adaPage.getByRole('dialog', { name: 'Group info' })
     const members = panel.getByRole('list').first()
-    await members.getByRole('listitem').filter({ hasText: bob.name }).getByText('member').waitFor()
-    await panel.getByRole('listitem').filter({ hasText: 'You' }).getByText('admin').waitFor()
+    await members
+      .getByRole('listitem')
+      .filter({ hasText: bob.name })
+      .getByText('member', { exact: true })
+      .waitFor()
+    await panel.getByRole('listitem').filter({ hasText: 'You' }).getByText('admin', { exact: true }).waitFor()
 
     await panel.getByRole('button', { name: `Make ${bob.name} an admin` }).click()
     await panel.getByRole('button', { name: `Dismiss ${bob.name} as admin` }).waitFor()

@@ -208,6 +208,11 @@ describe('shell reducers', () => {
     expect(systemText(left, people, ME)).toBe('Bob left')
     const unknown = { content: null, system: { event: 'group_created' as const, actor_id: 99, user_ids: [] } }
     expect(systemText(unknown, people, ME)).toBe('Someone created the group')
+    // A former member is named by the message itself (its sender is the actor).
+    const gone = { ...left, system: { ...left.system, actor_id: 98, user_ids: [98] } }
+    expect(systemText({ ...gone, sender: { id: 98, name: 'Dee', avatar_url: null } }, people, ME)).toBe(
+      'Dee left',
+    )
   })
 })
 

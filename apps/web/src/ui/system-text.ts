@@ -12,12 +12,15 @@ export const directory: { people: Readonly<Record<number, string>>; meId: number
 
 /** "Ada added Bob and Cy", "You left", … for a system message. */
 export function systemText(
-  message: Pick<Message, 'system' | 'content'>,
+  message: Pick<Message, 'system' | 'content'> & { sender?: Message['sender'] },
   people: Readonly<Record<number, string>> = directory.people,
   meId: number | null = directory.meId,
 ): string {
   const event = message.system
   if (!event) return message.content ?? ''
+  // The actor is the message's sender: their name comes with it, even once they have left the group.
+  const sender = message.sender
+  if (sender && people[sender.id] === undefined) people = { ...people, [sender.id]: sender.name }
   // "You" opens the sentence; "you" sits inside it ("Ada added you").
   const name = (id: number | null, subject: boolean) =>
     id === null
