@@ -79,7 +79,7 @@ describe.skipIf(SKIP_BROWSER)('web client list, search and settings (sqlite)', {
 
   it('finds a message on the server and opens the chat at it', async () => {
     await benPage.getByLabel('Search chats and messages').fill('pineapp')
-    const results = benPage.getByRole('region', { name: 'Messages' })
+    const results = benPage.getByRole('region', { name: 'Message results' })
     const hit = results.getByRole('link', { name: /pineapple tart/ })
     await hit.waitFor()
     expect(await hit.locator('mark').textContent()).toMatch(/^pineapple$/i)
@@ -120,7 +120,7 @@ describe.skipIf(SKIP_BROWSER)('web client list, search and settings (sqlite)', {
   it('edits the profile, and privacy hides last seen from others', async () => {
     await benPage.getByRole('button', { name: 'Settings' }).click()
     const dialog = settings(benPage)
-    await dialog.getByLabel('About').fill('Mostly baking')
+    await dialog.getByLabel('About', { exact: true }).fill('Mostly baking')
     await dialog.getByRole('button', { name: 'Save', exact: true }).click()
     await dialog.getByText('Saved.').first().waitFor()
     await dialog.getByLabel('Who sees my last seen and online').selectOption('nobody')

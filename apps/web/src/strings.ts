@@ -100,7 +100,7 @@ export const strings = {
     noMatch: 'No chats match.',
     archivedEmpty: 'No archived chats.',
     chatsHeading: 'Chats',
-    messagesHeading: 'Messages',
+    messagesHeading: 'Message results',
     searching: 'Searching messages…',
     noMessages: 'No messages found.',
     newGroup: 'New group',
