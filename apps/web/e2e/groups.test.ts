@@ -106,7 +106,7 @@ describe.skipIf(SKIP_BROWSER)('web client groups (sqlite)', { timeout: 150_000 }
   })
 
   it('manages members from the info panel: roles, rename, remove; system messages say so', async () => {
-    await adaPage.getByRole('button', { name: 'Info for Analytical Engine' }).click()
+    await adaPage.getByRole('button', { name: 'Group info for Analytical Engine' }).click()
     const panel = adaPage.getByRole('dialog', { name: 'Group info' })
     const members = panel.getByRole('list').first()
     await members
@@ -133,7 +133,7 @@ describe.skipIf(SKIP_BROWSER)('web client groups (sqlite)', { timeout: 150_000 }
     await panel.getByRole('button', { name: 'Close' }).click()
     // Focus goes back to the button that opened the panel.
     expect(await adaPage.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
-      'Info for Difference Engine',
+      'Group info for Difference Engine',
     )
   })
 
@@ -149,7 +149,7 @@ describe.skipIf(SKIP_BROWSER)('web client groups (sqlite)', { timeout: 150_000 }
         await adaPage.emulateMedia({ colorScheme })
         await adaPage.goto(groupPath)
         await bubbleWith(adaPage, 'Hello, both of you').waitFor()
-        await adaPage.getByRole('button', { name: 'Info for Difference Engine' }).click()
+        await adaPage.getByRole('button', { name: 'Group info for Difference Engine' }).click()
         const panel = adaPage.getByRole('dialog', { name: 'Group info' })
         await panel.getByText('2 members').waitFor()
         for (const violation of await seriousViolations(adaPage)) {
@@ -166,7 +166,7 @@ describe.skipIf(SKIP_BROWSER)('web client groups (sqlite)', { timeout: 150_000 }
   })
 
   it('leaving takes the group off the list, and the others read who left', async () => {
-    await bobPage.getByRole('button', { name: 'Info for Difference Engine' }).click()
+    await bobPage.getByRole('button', { name: 'Group info for Difference Engine' }).click()
     const panel = bobPage.getByRole('dialog', { name: 'Group info' })
     await panel.getByRole('button', { name: 'Leave group' }).click()
     await panel.getByRole('button', { name: 'Yes, leave' }).click()

@@ -130,7 +130,7 @@ describe.skipIf(SKIP_BROWSER)('web client list, search and settings (sqlite)', {
     expect(await benPage.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Settings')
     await annPage.reload()
     await annPage.getByRole('heading', { name: ben.name }).waitFor()
-    await annPage.getByRole('button', { name: `Info for ${ben.name}` }).click()
+    await annPage.getByRole('button', { name: `Chat info for ${ben.name}` }).click()
     const info = annPage.getByRole('dialog', { name: 'Chat info' })
     await info.getByText('Mostly baking').waitFor()
     // Hidden by Ben's privacy: no "online", no "last seen", anywhere in Ann's view of him.
@@ -207,7 +207,7 @@ describe.skipIf(SKIP_BROWSER)('web client list, search and settings (sqlite)', {
 
     // Ann blocks Ben from the chat's info panel.
     await annPage.goto(chatPath)
-    await annPage.getByRole('button', { name: `Info for ${ben.name}` }).click()
+    await annPage.getByRole('button', { name: `Chat info for ${ben.name}` }).click()
     const info = annPage.getByRole('dialog', { name: 'Chat info' })
     await info.getByRole('button', { name: `Block ${ben.name}` }).click()
     await info.getByRole('button', { name: `Unblock ${ben.name}` }).waitFor()
@@ -217,7 +217,7 @@ describe.skipIf(SKIP_BROWSER)('web client list, search and settings (sqlite)', {
     await sendText(benPage, 'Sent while blocked')
     await bubbleWith(benPage, 'Sent while blocked').getByRole('img', { name: 'Sent' }).waitFor()
 
-    await annPage.getByRole('button', { name: `Info for ${ben.name}` }).click()
+    await annPage.getByRole('button', { name: `Chat info for ${ben.name}` }).click()
     await info.getByRole('button', { name: `Unblock ${ben.name}` }).click()
     await info.getByRole('button', { name: `Block ${ben.name}` }).waitFor()
     await annPage.keyboard.press('Escape')

@@ -148,7 +148,7 @@ export const strings = {
     notAdded: (count: number) => `${count} could not be added.`,
     info: 'Group info',
     chatInfo: 'Chat info',
-    openInfo: (title: string) => `Info for ${title}`,
+    infoFor: (title: string) => `for ${title}`,
     admin: 'admin',
     member: 'member',
     you: 'You',

@@ -50,6 +50,7 @@ export class ParleyClient {
   private typingTimer: ReturnType<typeof setInterval> | null = null
   /** Authenticated REST calls under way: sign-out waits for them, so none meets a revoked session. */
   private readonly inFlight = new Set<Promise<unknown>>()
+  private signingOut = false
   private readonly outboxStorage: OutboxStorage
   /** Stops saving the outbox of the signed-in user (set while signed in). */
   private stopPersisting: (() => void) | null = null
@@ -116,10 +117,12 @@ export class ParleyClient {
   }
 
   async signOut() {
-    // The socket goes first; calls already under way finish before the session is revoked.
+    // The socket goes first; calls already under way finish before the session is revoked, and no new
+    // one starts meanwhile (a chat list page or a panel's load would meet the revoked session: a 401).
+    this.signingOut = true
     this.socket?.close()
     this.socket = null
-    await Promise.allSettled([...this.inFlight])
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     const tokens = await this.freshTokens(false).catch(() => null)
     // Forgotten before the server is told: a reload meanwhile must not resume a session being revoked.
     const me = this.store.state.me
@@ -556,6 +559,7 @@ export class ParleyClient {
   }
 
   private stop() {
+    this.signingOut = false
     this.stopPersisting?.()
     this.stopPersisting = null
     this.socket?.close()
@@ -592,6 +596,7 @@ export class ParleyClient {
    * presenting a spent one revokes the session.
    */
   private authed<T>(call: () => Promise<T>): Promise<T> {
+    if (this.signingOut) return Promise.reject(new ApiRequestError(401, 'unauthorized', 'signing out'))
     const pending = this.authedCall(call)
     this.inFlight.add(pending)
     void pending.then(
