@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react'
 import { useClient, useStore } from '../client/react.tsx'
+import { unknownPeople } from '../client/shell.ts'
 import { chatTitle } from '../features/chats/ChatList.tsx'
 import { PresenceLine } from '../features/groups/PresenceLine.tsx'
 import { strings } from '../strings.ts'
@@ -45,16 +46,22 @@ export function ChatTools({ chatId }: { chatId: number }) {
   const chat = useStore((state) => state.chats[chatId])
   const isGroup = chat?.type === 'group'
   const [open, setOpen] = useState(false)
-  // A group's members name the people its system messages speak of.
+  // A group's members name the people its system messages speak of; former members are looked up.
   useEffect(() => {
     if (isGroup) client.loadGroup(chatId).catch(() => {})
   }, [client, chatId, isGroup])
+  const unknown = useStore((state) => (isGroup && state.groups[chatId] ? unknownPeople(state, chatId) : ''))
+  useEffect(() => {
+    if (unknown) void client.resolvePeople(unknown.split(',').map(Number))
+  }, [client, unknown])
   if (!chat) return null
   return (
     <div className="chat-tools">
       <PresenceLine chat={chat} />
       <button type="button" className="small" aria-haspopup="dialog" onClick={() => setOpen(true)}>
-        <span aria-hidden="true">ⓘ</span>
+        <span aria-hidden="true" className="info-icon">
+          i
+        </span>
         {/* The visible words start the accessible name ("Chat info for Bob"), as axe's label-content rule asks. */}
         <span className="tools-label">
           {chat.type === 'group' ? strings.group.info : strings.group.chatInfo}

@@ -344,6 +344,24 @@ export class ParleyClient {
     return user
   }
 
+  private readonly peopleAsked = new Set<number>()
+
+  /** Looks up, once each, people named by id whom no member list or message told us about. */
+  async resolvePeople(userIds: readonly number[]) {
+    const asked = userIds.filter((id) => !this.peopleAsked.has(id))
+    for (const id of asked) this.peopleAsked.add(id)
+    await Promise.all(
+      asked.map((id) =>
+        this.authed(() => this.rest.users.get(id)).then(
+          ({ user }) => this.store.set((state) => withPeople(state, [user])),
+          () => {
+            // Gone, or hidden from me: the message keeps saying "Someone".
+          },
+        ),
+      ),
+    )
+  }
+
   /** Full-text search over my messages; snippets mark hits with << >>. */
   async searchMessages(query: string): Promise<SearchResult[]> {
     const { results } = await this.authed(() => this.rest.search(query, { limit: 20 }))

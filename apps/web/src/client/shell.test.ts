@@ -8,8 +8,10 @@ import {
   listChats,
   readBy,
   totalUnread,
+  unknownPeople,
   withChatPeople,
   withGroupInfo,
+  withPeople,
   withPresence,
 } from './shell.ts'
 import { applyUpdate, initialState, type State, withChats, withMessages } from './store.ts'
@@ -161,6 +163,21 @@ describe('shell reducers', () => {
     })
     expect(state.chats[9]).toBeUndefined()
     expect(state.groups[9]).toBeUndefined()
+  })
+
+  it('names the people of system messages it does not know yet, and re-renders groups when learnt', () => {
+    const removed = message(2, ME, {
+      message_type: 'system',
+      content: null,
+      system: { event: 'member_removed', actor_id: ME, user_ids: [CY] },
+    })
+    let state = withMessages(start(), 9, [removed], { hasMoreBefore: false })
+    expect(unknownPeople(state, 9)).toBe(String(CY))
+    const before = state.conversations[9]
+    state = withPeople(state, [{ id: CY, name: 'Cy' }])
+    expect(unknownPeople(state, 9)).toBe('')
+    expect(state.conversations[9]).not.toBe(before)
+    expect(withPeople(state, [{ id: CY, name: 'Cy' }])).toBe(state)
   })
 
   it('keeps presence from chats and live events, unchanged state for the same presence', () => {

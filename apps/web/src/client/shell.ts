@@ -40,7 +40,32 @@ export function withPeople(state: State, people: ReadonlyArray<{ id: number; nam
     next[person.id] = person.name
     changed = true
   }
-  return changed ? { ...state, people: next } : state
+  if (!changed) return state
+  // Group histories word system messages with these names: hand their views a new conversation object
+  // so they render again with the names now known.
+  const conversations = { ...state.conversations }
+  for (const [id, conversation] of Object.entries(state.conversations)) {
+    if (state.chats[Number(id)]?.type === 'group') conversations[Number(id)] = { ...conversation }
+  }
+  return { ...state, people: next, conversations }
+}
+
+/** Ids named by a group's loaded system messages whose names we do not know yet, as "3,5" (stable). */
+export function unknownPeople(state: State, chatId: number): string {
+  const conversation = state.conversations[chatId]
+  if (!conversation) return ''
+  const unknown = new Set<number>()
+  for (const id of conversation.order) {
+    const message = conversation.byId[id]
+    if (message?.system === null || message?.system === undefined) continue
+    const named = [message.system.actor_id, ...message.system.user_ids]
+    for (const userId of named) {
+      if (userId !== null && userId !== state.me?.id && state.people[userId] === undefined) {
+        if (message.sender?.id !== userId) unknown.add(userId)
+      }
+    }
+  }
+  return [...unknown].sort((a, b) => a - b).join(',')
 }
 
 /** A group's info with its members; the chat's own copy of name, size and my role follows it. */
@@ -189,7 +214,12 @@ export function totalUnread(state: Pick<State, 'chats'>, now = Date.now()): numb
  */
 export function readBy(state: State, message: Message): { read: number; of: number } | null {
   const chat = state.chats[message.chat_id]
-  if (chat?.type !== 'group' || message.sender_id !== state.me?.id || message.sender_id === null) {
+  if (
+    chat?.type !== 'group' ||
+    message.message_type === 'system' ||
+    message.sender_id !== state.me?.id ||
+    message.sender_id === null
+  ) {
     return null
   }
   const of = Math.max(chat.participants_count - 1, 0)
