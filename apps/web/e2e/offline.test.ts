@@ -32,7 +32,8 @@ describe.skipIf(SKIP_BROWSER)('web client offline and back (sqlite)', { timeout:
   const bob = testUser('Bob', 'Online')
   /** While true, every socket Alice's page opens is closed at once, as a dead network would. */
   let socketsBlocked = false
-  const liveSockets = new Set<WebSocketRoute>()
+  /** Alice's open sockets: the page's side and the server's side of each. */
+  const liveSockets = new Set<{ page: WebSocketRoute; server: WebSocketRoute }>()
 
   async function page(context: BrowserContext) {
     context.setDefaultTimeout(20_000)
@@ -52,8 +53,7 @@ describe.skipIf(SKIP_BROWSER)('web client offline and back (sqlite)', { timeout:
         void ws.close({ code: 4000, reason: 'network down (test)' })
         return
       }
-      ws.connectToServer()
-      liveSockets.add(ws)
+      liveSockets.add({ page: ws, server: ws.connectToServer() })
     })
     alicePage = await page(aliceContext)
     bobPage = await page(bobContext)
@@ -81,9 +81,15 @@ describe.skipIf(SKIP_BROWSER)('web client offline and back (sqlite)', { timeout:
     // The network goes: the browser says so, and the open socket dies with it.
     socketsBlocked = true
     await aliceContext.setOffline(true)
-    for (const ws of liveSockets) await ws.close({ code: 4000, reason: 'network down (test)' })
+    for (const ws of liveSockets) {
+      await ws.page.close({ code: 4000, reason: 'network down (test)' })
+      await ws.server.close({ code: 1001, reason: 'network down (test)' })
+    }
     liveSockets.clear()
     await alicePage.getByRole('status').filter({ hasText: 'You are offline' }).waitFor()
+    // Bob sees Alice go: "last seen today …" in place of "online".
+    const bobsHeader = bobPage.locator('.chat-tools')
+    await bobsHeader.getByText(/^last seen /).waitFor()
 
     await sendText(alicePage, 'Typed in the tunnel, one')
     await sendText(alicePage, 'Typed in the tunnel, two')
@@ -107,6 +113,7 @@ describe.skipIf(SKIP_BROWSER)('web client offline and back (sqlite)', { timeout:
     await bubbleWith(bobPage, 'Typed in the tunnel, one').waitFor({ timeout: 30_000 })
     await bubbleWith(bobPage, 'Typed in the tunnel, two').waitFor()
     await bubbleWith(alicePage, 'Typed in the tunnel, two').getByRole('img', { name: 'Read' }).waitFor()
+    await bobsHeader.getByText('online', { exact: true }).waitFor()
     await alicePage
       .getByRole('status')
       .filter({ hasText: /Reconnecting|offline/ })
