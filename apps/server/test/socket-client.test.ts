@@ -471,6 +471,25 @@ describe('ParleySocket against a scripted server', () => {
     expect((await again).attempt).toBe(1)
   })
 
+  it('reconnectNow() skips the rest of a back-off, and does nothing while connected', async () => {
+    // A back-off far longer than the test's wait: only reconnectNow() can open the second connection.
+    const { server, socket } = client({ random: () => 1, backoffBaseMs: 60_000, backoffCapMs: 60_000 })
+    const opened = server.nextConnection()
+    void socket.connect('ws://scripted/ws')
+    const connection = await opened
+    connection.push({ op: 'ready', seq: 0, session_id: 's' })
+    socket.reconnectNow()
+    expect(server.connections).toHaveLength(1)
+    const waiting = nextEvent(socket, 'reconnecting')
+    connection.close(4000, 'server_restart')
+    expect((await waiting).delay).toBe(60_000)
+    expect(socket.state).toBe('waiting')
+    const reopened = server.nextConnection()
+    socket.reconnectNow()
+    await reopened
+    expect(server.connections).toHaveLength(2)
+  })
+
   it('drops a silent connection (4003) and reconnects; pings meanwhile', async () => {
     const { server, socket } = client({ pingIntervalMs: 20, deadAfterMs: 150 })
     const opened = server.nextConnection()

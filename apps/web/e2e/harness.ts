@@ -175,3 +175,56 @@ export function watchPage(page: Page, problems: string[]) {
     void dialog.dismiss()
   })
 }
+
+// ── shared steps of the shell suites (offline, groups, settings) ────────────────────────────────
+
+export interface TestUser {
+  username: string
+  name: string
+  password: string
+}
+
+/** A user with a unique username (the suites share nothing but the server they start). */
+export function testUser(first: string, last: string): TestUser {
+  const suffix = Math.random().toString(16).slice(2, 8)
+  return {
+    username: `${first.toLowerCase()}_${suffix}`,
+    name: `${first} ${last}`,
+    password: `pw-${suffix}-long-enough`,
+  }
+}
+
+/** Creates the account through the sign-in screen and waits for the chat list. */
+export async function registerThroughUi(page: Page, user: TestUser) {
+  await page.goto('/')
+  await page.getByRole('button', { name: 'Create account' }).click()
+  await page.getByLabel('Your name').fill(user.name)
+  await page.getByLabel('Username').fill(user.username)
+  await page.getByLabel('Password').fill(user.password)
+  await page
+    .getByRole('form', { name: 'Create account' })
+    .getByRole('button', { name: 'Create account' })
+    .click()
+  await page.getByRole('heading', { name: 'Chats' }).waitFor()
+}
+
+/** Opens the private chat with `other` through "New chat"; answers its path (/chats/:id). */
+export async function openChatWith(page: Page, other: TestUser): Promise<string> {
+  await page.getByRole('button', { name: 'New chat' }).click()
+  const dialog = page.getByRole('dialog', { name: 'New chat' })
+  await dialog.getByLabel('Search people').fill(other.username)
+  await dialog.getByRole('button', { name: new RegExp(other.name) }).click()
+  await page.getByRole('heading', { name: other.name }).waitFor()
+  return new URL(page.url()).pathname
+}
+
+export const messageList = (page: Page) => page.getByRole('list', { name: 'Messages' })
+export const bubbleWith = (page: Page, text: string) =>
+  messageList(page).getByRole('listitem').filter({ hasText: text })
+
+/** Types a message in the open conversation and sends it with Enter. */
+export async function sendText(page: Page, text: string) {
+  const composer = page.getByRole('textbox', { name: 'Message' })
+  await composer.fill(text)
+  await composer.press('Enter')
+}

@@ -374,6 +374,19 @@ export class ParleySocket {
   }
 
   /**
+   * Skips the back-off: while waiting to reconnect, tries again now (e.g. when the browser says it is
+   * back online). In any other state it does nothing.
+   * @example `window.addEventListener('online', () => socket.reconnectNow())`
+   */
+  reconnectNow(): void {
+    if (this.currentState !== 'waiting') return
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+    this.attempt = 0
+    void this.open()
+  }
+
+  /**
    * Test hook: drops the connection as a network failure would (no close handshake when the
    * implementation has `terminate()`); the client then reconnects as usual.
    * @example `socket.dropConnectionForTest()`

@@ -1,7 +1,7 @@
 import { useSyncExternalStore } from 'react'
 
-/** The app's routes: `/` (chat list) and `/chats/:id` (a conversation). */
-export type Route = { name: 'chats' } | { name: 'chat'; chatId: number }
+/** The app's routes: `/` (chat list), `/chats/:id` (a conversation) and `/chats/:id/messages/:mid` (at a message). */
+export type Route = { name: 'chats' } | { name: 'chat'; chatId: number; messageId?: number }
 
 const listeners = new Set<() => void>()
 const notify = () => {
@@ -10,11 +10,19 @@ const notify = () => {
 window.addEventListener('popstate', notify)
 
 export function parseRoute(pathname: string): Route {
-  const match = /^\/chats\/(\d{1,15})\/?$/.exec(pathname)
-  return match ? { name: 'chat', chatId: Number(match[1]) } : { name: 'chats' }
+  const match = /^\/chats\/(\d{1,15})(?:\/messages\/(\d{1,15}))?\/?$/.exec(pathname)
+  if (!match) return { name: 'chats' }
+  return match[2] === undefined
+    ? { name: 'chat', chatId: Number(match[1]) }
+    : { name: 'chat', chatId: Number(match[1]), messageId: Number(match[2]) }
 }
 
-export const pathOf = (route: Route) => (route.name === 'chat' ? `/chats/${route.chatId}` : '/')
+export const pathOf = (route: Route) =>
+  route.name !== 'chat'
+    ? '/'
+    : route.messageId === undefined
+      ? `/chats/${route.chatId}`
+      : `/chats/${route.chatId}/messages/${route.messageId}`
 
 export function navigate(route: Route, options: { replace?: boolean } = {}) {
   const path = pathOf(route)

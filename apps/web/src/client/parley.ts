@@ -1,5 +1,29 @@
-import type { AuthResponse, Chat, PublicUser } from '@parley/protocol'
+import type {
+  AuthResponse,
+  Chat,
+  ChatSettingsBody,
+  Contact,
+  ContactRequest,
+  GroupInfo,
+  Message,
+  PrivacySettings,
+  PublicUser,
+  SearchResult,
+  Session,
+  UpdatePrivacyBody,
+  UpdateProfileBody,
+} from '@parley/protocol'
 import { ApiRequestError, ParleySocket, RestClient } from '@parley/sdk'
+import { OutboxStorage } from './outbox-storage.ts'
+import {
+  applyShellUpdate,
+  isMuted,
+  withChatPeople,
+  withGroupInfo,
+  withoutChat,
+  withPeople,
+  withPresence,
+} from './shell.ts'
 import { applyUpdate, type Outgoing, Store, withChats, withLoading, withMessages } from './store.ts'
 import { type StoredTokens, TokenStorage } from './token-storage.ts'
 
@@ -26,10 +50,24 @@ export class ParleyClient {
   private typingTimer: ReturnType<typeof setInterval> | null = null
   /** Authenticated REST calls under way: sign-out waits for them, so none meets a revoked session. */
   private readonly inFlight = new Set<Promise<unknown>>()
+  private signingOut = false
+  private readonly outboxStorage: OutboxStorage
+  /** Stops saving the outbox of the signed-in user (set while signed in). */
+  private stopPersisting: (() => void) | null = null
+  /** Shows a desktop notification for a message (main.tsx wires the browser's Notification API). */
+  notify: ((chat: Chat, message: Message) => void) | null = null
 
   constructor(private readonly origin: string = window.location.origin) {
     this.rest = new RestClient({ baseUrl: origin, fetch: (...args) => fetch(...args) })
     this.tokens = new TokenStorage(window.localStorage)
+    this.outboxStorage = new OutboxStorage(window.localStorage)
+    this.store.set((state) => ({ ...state, online: navigator.onLine }))
+    window.addEventListener('offline', () => this.store.set((state) => ({ ...state, online: false })))
+    window.addEventListener('online', () => {
+      this.store.set((state) => ({ ...state, online: true }))
+      // Back on the network: no need to sit out the rest of a back-off.
+      this.socket?.reconnectNow()
+    })
   }
 
   private resumed: Promise<boolean> | null = null
@@ -79,13 +117,19 @@ export class ParleyClient {
   }
 
   async signOut() {
-    // The socket goes first; calls already under way finish before the session is revoked.
+    // The socket goes first; calls already under way finish before the session is revoked, and no new
+    // one starts meanwhile (a chat list page or a panel's load would meet the revoked session: a 401).
+    this.signingOut = true
     this.socket?.close()
     this.socket = null
-    await Promise.allSettled([...this.inFlight])
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     const tokens = await this.freshTokens(false).catch(() => null)
     // Forgotten before the server is told: a reload meanwhile must not resume a session being revoked.
+    const me = this.store.state.me
     this.tokens.clear()
+    // Unsent messages are not left behind on a device someone signed out of.
+    this.stopPersisting?.()
+    if (me) this.outboxStorage.clear(me.id)
     if (tokens) {
       this.rest.accessToken = tokens.access_token
       try {
@@ -100,12 +144,14 @@ export class ParleyClient {
   // ── chats ───────────────────────────────────────────────────────────────────────────────────
 
   async loadChats() {
-    let cursor: string | undefined
-    do {
-      const page = await this.authed(() => this.rest.chats.list({ limit: 100, cursor }))
-      this.store.set((state) => withChats(state, page.chats))
-      cursor = page.pagination.next_cursor ?? undefined
-    } while (cursor)
+    for (const archived of [false, true]) {
+      let cursor: string | undefined
+      do {
+        const page = await this.authed(() => this.rest.chats.list({ limit: 100, cursor, archived }))
+        this.store.set((state) => withChatPeople(withChats(state, page.chats), page.chats))
+        cursor = page.pagination.next_cursor ?? undefined
+      } while (cursor)
+    }
   }
 
   async searchUsers(query: string): Promise<PublicUser[]> {
@@ -116,7 +162,7 @@ export class ParleyClient {
   /** Opens (or finds) the private chat with a user; answers its id. */
   async openPrivateChat(userId: number): Promise<number> {
     const { chat } = await this.authed(() => this.rest.chats.open(userId))
-    this.store.set((state) => withChats(state, [chat]))
+    this.store.set((state) => withChatPeople(withChats(state, [chat]), [chat]))
     return chat.id
   }
 
@@ -133,7 +179,7 @@ export class ParleyClient {
     if (known) return known
     try {
       const { chat } = await this.authed(() => this.rest.chats.get(chatId))
-      this.store.set((state) => withChats(state, [chat]))
+      this.store.set((state) => withChatPeople(withChats(state, [chat]), [chat]))
       return chat
     } catch (error) {
       if (error instanceof ApiRequestError && error.status === 404) return null
@@ -200,6 +246,202 @@ export class ParleyClient {
     const now = Date.now()
     if (last !== undefined && now - last < TYPING_REPEAT_MS) return
     if (socket.typing(chatId, true)) this.typingSentAt.set(chatId, now)
+  }
+
+  // ── resilience: the outbox survives reloads ────────────────────────────────────────────────────
+
+  /**
+   * Puts back the sends a previous page left unanswered and sends them again with their own
+   * client_msg_id (the server answers a resend with the message it already has), then saves the
+   * outbox whenever it changes. A send that the server already answered is dropped as soon as its
+   * message arrives (history, live update or reply): withMessages matches it by client_msg_id.
+   */
+  private resumeOutbox(userId: number) {
+    const saved = this.outboxStorage.load(userId)
+    if (saved.length > 0) {
+      this.store.set((state) => {
+        const known = new Set(state.outgoing.map((entry) => entry.clientMsgId))
+        const added = saved.filter((entry) => !known.has(entry.clientMsgId))
+        return added.length > 0 ? { ...state, outgoing: [...state.outgoing, ...added] } : state
+      })
+      for (const entry of this.store.state.outgoing) if (entry.state === 'pending') this.deliver(entry)
+    }
+    let last = this.store.state.outgoing
+    this.outboxStorage.save(userId, last)
+    this.stopPersisting?.()
+    this.stopPersisting = this.store.subscribe(() => {
+      const outgoing = this.store.state.outgoing
+      if (outgoing === last) return
+      last = outgoing
+      this.outboxStorage.save(userId, outgoing)
+    })
+  }
+
+  // ── chat settings, groups, people ──────────────────────────────────────────────────────────
+
+  /** Mutes (until a time, or null to unmute), pins or archives a chat for me. */
+  async chatSettings(chatId: number, body: ChatSettingsBody) {
+    const { chat } = await this.authed(() => this.rest.chats.settings(chatId, body))
+    this.store.set((state) => {
+      const known = state.chats[chatId]
+      if (!known) return withChats(state, [chat])
+      const { muted_until, pinned, archived } = chat
+      return { ...state, chats: { ...state.chats, [chatId]: { ...known, muted_until, pinned, archived } } }
+    })
+  }
+
+  /** Creates a group with me as its admin; answers its chat id and who could not be added. */
+  async createGroup(name: string, userIds: number[]) {
+    const answer = await this.authed(() => this.rest.groups.create({ name, participants: userIds }))
+    await this.refreshChat(answer.group.id)
+    return { chatId: answer.group.id, notAdded: answer.not_added }
+  }
+
+  /** Loads a group's info and members (also after a change, to see it as the server has it). */
+  async loadGroup(chatId: number): Promise<GroupInfo> {
+    const { group } = await this.authed(() => this.rest.groups.get(chatId))
+    this.store.set((state) => withGroupInfo(state, group))
+    return group
+  }
+
+  async renameGroup(chatId: number, name: string, description: string | null) {
+    await this.authed(() => this.rest.groups.update(chatId, { name, description }))
+    await this.loadGroup(chatId)
+  }
+
+  async addMembers(chatId: number, userIds: number[]) {
+    const answer = await this.authed(() => this.rest.groups.addMembers(chatId, userIds))
+    await this.loadGroup(chatId)
+    return answer.not_added
+  }
+
+  async removeMember(chatId: number, userId: number) {
+    await this.authed(() => this.rest.groups.removeMember(chatId, userId))
+    await this.loadGroup(chatId)
+  }
+
+  async setAdmin(chatId: number, userId: number, admin: boolean) {
+    await this.authed(() =>
+      admin ? this.rest.groups.promote(chatId, userId) : this.rest.groups.demote(chatId, userId),
+    )
+    await this.loadGroup(chatId)
+  }
+
+  async leaveGroup(chatId: number) {
+    await this.authed(() => this.rest.groups.leave(chatId))
+    this.store.set((state) => withoutChat(state, chatId))
+  }
+
+  /** A user as I may see them (presence and about follow their privacy). */
+  async user(userId: number): Promise<PublicUser> {
+    const { user } = await this.authed(() => this.rest.users.get(userId))
+    this.store.set((state) =>
+      withPresence(withPeople(state, [user]), user.id, {
+        online: user.is_online,
+        lastSeenAt: user.last_seen_at,
+      }),
+    )
+    return user
+  }
+
+  private readonly peopleAsked = new Set<number>()
+
+  /** Looks up, once each, people named by id whom no member list or message told us about. */
+  async resolvePeople(userIds: readonly number[]) {
+    const asked = userIds.filter((id) => !this.peopleAsked.has(id))
+    for (const id of asked) this.peopleAsked.add(id)
+    await Promise.all(
+      asked.map((id) =>
+        this.authed(() => this.rest.users.get(id)).then(
+          ({ user }) => this.store.set((state) => withPeople(state, [user])),
+          () => {
+            // Gone, or hidden from me: the message keeps saying "Someone".
+          },
+        ),
+      ),
+    )
+  }
+
+  /** Full-text search over my messages; snippets mark hits with << >>. */
+  async searchMessages(query: string): Promise<SearchResult[]> {
+    const { results } = await this.authed(() => this.rest.search(query, { limit: 20 }))
+    this.store.set((state) =>
+      withPeople(
+        state,
+        results.flatMap((result) => (result.message.sender ? [result.message.sender] : [])),
+      ),
+    )
+    return results
+  }
+
+  // ── settings: profile, privacy, devices, contacts ────────────────────────────────────────────
+
+  async updateProfile(body: UpdateProfileBody) {
+    const { user } = await this.authed(() => this.rest.users.updateProfile(body))
+    this.store.set((state) => ({ ...state, me: user }))
+  }
+
+  async updatePrivacy(body: UpdatePrivacyBody): Promise<PrivacySettings> {
+    const { privacy_settings } = await this.authed(() => this.rest.users.updatePrivacy(body))
+    this.store.set((state) => (state.me ? { ...state, me: { ...state.me, privacy_settings } } : state))
+    return privacy_settings
+  }
+
+  async sessions(): Promise<Session[]> {
+    return (await this.authed(() => this.rest.auth.sessions())).sessions
+  }
+
+  async revokeSession(id: string) {
+    await this.authed(() => this.rest.auth.revokeSession(id))
+  }
+
+  /** Signs out every other device (one revoke per session: the API has no "all others" call). */
+  async revokeOtherSessions() {
+    const sessions = await this.sessions()
+    for (const session of sessions) if (!session.current) await this.revokeSession(session.id)
+  }
+
+  async contacts(): Promise<Contact[]> {
+    return (await this.authed(() => this.rest.contacts.list())).contacts
+  }
+
+  async addContactByPhone(phoneNumber: string, name: string): Promise<Contact> {
+    const { contact } = await this.authed(() =>
+      this.rest.contacts.add({ phone_number: phoneNumber, contact_name: name }),
+    )
+    return contact
+  }
+
+  /** Asks someone, by username, to become mutual contacts. */
+  async requestContact(username: string): Promise<ContactRequest> {
+    const { request } = await this.authed(() => this.rest.contacts.sendRequest({ username }))
+    return request
+  }
+
+  async contactRequests() {
+    return this.authed(() => this.rest.contacts.requests())
+  }
+
+  async answerContactRequest(id: number, accept: boolean) {
+    await this.authed(() =>
+      accept ? this.rest.contacts.acceptRequest(id) : this.rest.contacts.rejectRequest(id),
+    )
+  }
+
+  async setBlocked(userId: number, blocked: boolean) {
+    await this.authed(() => (blocked ? this.rest.contacts.block(userId) : this.rest.contacts.unblock(userId)))
+  }
+
+  /** Fetches a chat again (after a membership change, or one I was just added to). */
+  private async refreshChat(chatId: number) {
+    try {
+      const { chat } = await this.authed(() => this.rest.chats.get(chatId))
+      this.store.set((state) => withChatPeople(withChats(state, [chat]), [chat]))
+    } catch (error) {
+      if (error instanceof ApiRequestError && error.status === 404) {
+        this.store.set((state) => withoutChat(state, chatId))
+      } else throw error
+    }
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────────
@@ -275,6 +517,7 @@ export class ParleyClient {
       },
     })
     this.socket = socket
+    this.resumeOutbox(me.id)
     const setConnection = () => this.store.set((state) => ({ ...state, connection: socket.state }))
     socket.on('ready', setConnection)
     socket.on('disconnected', setConnection)
@@ -285,15 +528,29 @@ export class ParleyClient {
       if (this.socket === socket && code >= 4000) this.stop()
     })
     socket.on('update', (update) => {
-      this.store.set((state) => applyUpdate(state, update, { visibleChatId: this.visibleChatId }))
+      const before = this.store.state.chats
+      this.store.set((state) =>
+        applyShellUpdate(applyUpdate(state, update, { visibleChatId: this.visibleChatId }), update),
+      )
       if (update.type === 'message:new') {
         const chatId = update.data.chat_id
         if (!this.store.state.chats[chatId]) void this.loadChat(chatId)
         else if (chatId === this.visibleChatId && update.data.message.sender_id !== me.id) {
           void this.markRead(chatId)
         }
+        const chat = this.store.state.chats[chatId]
+        const message = update.data.message
+        const fresh = (before[chatId]?.last_message?.seq ?? 0) < message.seq
+        if (chat && fresh && message.sender_id !== me.id && message.message_type !== 'system') {
+          if (document.visibilityState === 'hidden' && !isMuted(chat)) this.notify?.(chat, message)
+        }
       } else if (update.type === 'chat:created') {
         void this.loadChat(update.data.chat.id)
+      } else if (update.type === 'chat:member_added') {
+        const chatId = update.data.chat_id
+        if (update.data.user_ids.includes(me.id)) void this.refreshChat(chatId)
+        else if (this.store.state.groups[chatId]) void this.loadGroup(chatId).catch(() => {})
+        else void this.refreshChat(chatId)
       }
     })
     socket.on('resync', () => {
@@ -302,6 +559,17 @@ export class ParleyClient {
     })
     socket.onEvent('typing:start', ({ chat_id, user_id }) => this.setTyping(chat_id, user_id, true))
     socket.onEvent('typing:stop', ({ chat_id, user_id }) => this.setTyping(chat_id, user_id, false))
+    socket.onEvent('presence:online', ({ user_id }) =>
+      this.store.set((state) =>
+        withPresence(state, user_id, {
+          online: true,
+          lastSeenAt: state.presence[user_id]?.lastSeenAt ?? null,
+        }),
+      ),
+    )
+    socket.onEvent('presence:offline', ({ user_id, last_seen_at }) =>
+      this.store.set((state) => withPresence(state, user_id, { online: false, lastSeenAt: last_seen_at })),
+    )
     this.typingTimer = setInterval(() => this.lapseTyping(), 1_000)
     setConnection()
     void socket.connect(() => `${this.origin.replace(/^http/, 'ws')}/ws`)
@@ -309,6 +577,9 @@ export class ParleyClient {
   }
 
   private stop() {
+    this.signingOut = false
+    this.stopPersisting?.()
+    this.stopPersisting = null
     this.socket?.close()
     this.socket = null
     if (this.typingTimer) clearInterval(this.typingTimer)
@@ -343,6 +614,7 @@ export class ParleyClient {
    * presenting a spent one revokes the session.
    */
   private authed<T>(call: () => Promise<T>): Promise<T> {
+    if (this.signingOut) return Promise.reject(new ApiRequestError(401, 'unauthorized', 'signing out'))
     const pending = this.authedCall(call)
     this.inFlight.add(pending)
     void pending.then(

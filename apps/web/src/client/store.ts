@@ -1,4 +1,4 @@
-import type { Chat, Message, OwnProfile, Update } from '@parley/protocol'
+import type { Chat, GroupInfo, Message, OwnProfile, Update } from '@parley/protocol'
 import type { SocketState } from '@parley/sdk'
 
 /** A message this device sent that the server has not answered yet (or refused). */
@@ -38,6 +38,20 @@ export interface State {
   typing: Readonly<Record<number, Readonly<Record<number, number>>>>
   /** The newest message from someone else that arrived live (for the aria-live announcement). */
   lastIncoming: Message | null
+  // ── the shell around the conversation (reducers in shell.ts) ──
+  /** Whether the browser says it has a network (navigator.onLine, `online`/`offline` events). */
+  online: boolean
+  /** user id → online now, or when last seen; only what the user's privacy lets us see. */
+  presence: Readonly<Record<number, Presence>>
+  /** Group chat id → its info with members and roles (loaded when a group is opened). */
+  groups: Readonly<Record<number, GroupInfo>>
+  /** user id → display name, from every place a user shows up (system messages name people by id). */
+  people: Readonly<Record<number, string>>
+}
+
+export interface Presence {
+  online: boolean
+  lastSeenAt: string | null
 }
 
 export const initialState: State = {
@@ -50,6 +64,10 @@ export const initialState: State = {
   outgoing: [],
   typing: {},
   lastIncoming: null,
+  online: true,
+  presence: {},
+  groups: {},
+  people: {},
 }
 
 const emptyConversation: Conversation = {

@@ -28,3 +28,15 @@ export function formatDay(iso: string, now = new Date()): string {
 export function formatListTime(iso: string, now = new Date()): string {
   return dayKey(iso) === dayKey(now.toISOString()) ? formatTime(iso) : shortDay.format(new Date(iso))
 }
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+
+/** "today at 14:05", "yesterday at 09:12", "3 March at 18:00" — for "last seen …". */
+export function formatLastSeen(iso: string, now = new Date()): string {
+  const yesterday = new Date(now)
+  yesterday.setDate(now.getDate() - 1)
+  const at = formatTime(iso)
+  if (dayKey(iso) === dayKey(now.toISOString())) return `${relative.format(0, 'day')} ${at}`
+  if (dayKey(iso) === dayKey(yesterday.toISOString())) return `${relative.format(-1, 'day')} ${at}`
+  return `${shortDay.format(new Date(iso))} ${at}`
+}
