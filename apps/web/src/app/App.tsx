@@ -42,6 +42,7 @@ export function App() {
 function Messenger() {
   const route = useRoute()
   const chatId = route.name === 'chat' ? route.chatId : null
+  const messageId = route.name === 'chat' ? route.messageId : undefined
   return (
     <div className={chatId === null ? 'layout' : 'layout has-chat'}>
       <ChatList activeChatId={chatId} />
@@ -51,7 +52,7 @@ function Messenger() {
             <p className="muted">{strings.chats.selectChat}</p>
           </div>
         ) : (
-          <Conversation key={chatId} chatId={chatId} />
+          <Conversation key={chatId} chatId={chatId} messageId={messageId} />
         )}
       </main>
     </div>

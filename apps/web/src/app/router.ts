@@ -1,7 +1,10 @@
 import { useSyncExternalStore } from 'react'
 
-/** The app's routes: `/` (chat list) and `/chats/:id` (a conversation). */
-export type Route = { name: 'chats' } | { name: 'chat'; chatId: number }
+/**
+ * The app's routes: `/` (chat list), `/chats/:id` (a conversation) and `/chats/:id/messages/:mid`
+ * (a conversation opened at one message, highlighted: deep links, search results).
+ */
+export type Route = { name: 'chats' } | { name: 'chat'; chatId: number; messageId?: number }
 
 const listeners = new Set<() => void>()
 const notify = () => {
@@ -10,11 +13,19 @@ const notify = () => {
 window.addEventListener('popstate', notify)
 
 export function parseRoute(pathname: string): Route {
-  const match = /^\/chats\/(\d{1,15})\/?$/.exec(pathname)
-  return match ? { name: 'chat', chatId: Number(match[1]) } : { name: 'chats' }
+  const match = /^\/chats\/(\d{1,15})(?:\/messages\/(\d{1,15}))?\/?$/.exec(pathname)
+  if (!match) return { name: 'chats' }
+  return match[2] === undefined
+    ? { name: 'chat', chatId: Number(match[1]) }
+    : { name: 'chat', chatId: Number(match[1]), messageId: Number(match[2]) }
 }
 
-export const pathOf = (route: Route) => (route.name === 'chat' ? `/chats/${route.chatId}` : '/')
+export function pathOf(route: Route): string {
+  if (route.name !== 'chat') return '/'
+  return route.messageId === undefined
+    ? `/chats/${route.chatId}`
+    : `/chats/${route.chatId}/messages/${route.messageId}`
+}
 
 export function navigate(route: Route, options: { replace?: boolean } = {}) {
   const path = pathOf(route)
