@@ -81,17 +81,17 @@ describe.skipIf(SKIP_BROWSER)(
 
     it('scrolls back through older pages and keeps the DOM small; the view stays put as pages load', async () => {
       for (let round = 0; round < 8; round++) {
-        await scroller().evaluate((element) => {
+        // The height is read in the same step as the jump to the top: a page may arrive right after.
+        const before = await scroller().evaluate((element) => {
+          const height = element.scrollHeight
           element.scrollTop = 0
+          return height
         })
-        // Wait until a page older than the one on screen has arrived (the list grew at the top).
-        await page.waitForFunction(
-          (before) => {
-            const element = document.querySelector('.messages')
-            return element !== null && element.scrollTop > 0 && element.scrollHeight > before
-          },
-          await scroller().evaluate((element) => element.scrollHeight),
-        )
+        // Wait until an older page has arrived above and the view moved down to stay on its row.
+        await page.waitForFunction((height) => {
+          const element = document.querySelector('.messages')
+          return element !== null && element.scrollTop > 0 && element.scrollHeight > height
+        }, before)
         expect(await rowsInDom()).toBeLessThanOrEqual(MAX_ROWS_IN_DOM)
       }
       // Eight pages back, the latest messages are far away: the jump button is offered.

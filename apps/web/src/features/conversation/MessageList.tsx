@@ -97,17 +97,19 @@ export function MessageList({
     const out: Row[] = []
     if (conversation?.loaded && !conversation.hasMoreBefore) out.push({ kind: 'start', key: 'start' })
     let lastDay = ''
-    const addDay = (iso: string) => {
+    // A separator's key is its first message's: when older messages of the same day arrive above, the
+    // old separator goes and a new one heads the day (see the prepend anchoring below).
+    const addDay = (iso: string, firstKey: string) => {
       const key = dayKey(iso)
       if (key !== lastDay) {
         lastDay = key
-        out.push({ kind: 'day', key: `day-${key}`, label: formatDay(iso) })
+        out.push({ kind: 'day', key: `day-${firstKey}`, label: formatDay(iso) })
       }
     }
     for (const id of conversation?.order ?? []) {
       const message = conversation?.byId[id]
       if (!message) continue
-      addDay(message.sent_at)
+      addDay(message.sent_at, `m-${id}`)
       if (id === dividerId) out.push({ kind: 'unread', key: 'unread', count: unreadAtOpen })
       out.push({ kind: 'message', key: `m-${id}`, message })
     }
@@ -115,7 +117,7 @@ export function MessageList({
     if (!conversation?.hasMoreAfter) {
       for (const entry of outgoing) {
         if (entry.chatId !== chat.id) continue
-        addDay(entry.createdAt)
+        addDay(entry.createdAt, `o-${entry.clientMsgId}`)
         out.push({ kind: 'outgoing', key: `o-${entry.clientMsgId}`, entry })
       }
     }
@@ -230,7 +232,43 @@ export function MessageList({
     }
   }, [client, chat.id, firstIndex, lastIndex, rows.length, loading, conversation, settled])
 
+  // Older rows put above the reader keep what they were reading in place. The virtualiser does it
+  // (anchorTo: 'end') by the key of the row at the top edge; when that row is gone (a day separator
+  // that now heads earlier messages), the next row seen at the top that is still there anchors.
+  const topOfView = useRef<{ scrollTop: number; rows: Array<{ key: string; start: number }> } | null>(null)
+  const recordTopOfView = () => {
+    const element = scroller.current
+    if (!element) return
+    const scrollTop = element.scrollTop
+    const seen = virtualizer
+      .getVirtualItems()
+      .filter((item) => item.end > scrollTop)
+      .slice(0, 4)
+      .map((item) => ({ key: String(item.key), start: item.start }))
+    topOfView.current = { scrollTop, rows: seen }
+  }
+  const firstMessageId = conversation?.order[0]
+  const previousFirst = useRef(firstMessageId)
+  useLayoutEffect(() => {
+    const previous = previousFirst.current
+    previousFirst.current = firstMessageId
+    const snapshot = topOfView.current
+    if (previous === undefined || firstMessageId === previous || !snapshot || pendingScroll.current) return
+    const indexByKey = new Map(rows.map((row, index) => [row.key, index]))
+    const top = snapshot.rows[0]
+    if (!top || indexByKey.has(top.key)) return
+    for (const seen of snapshot.rows) {
+      const index = indexByKey.get(seen.key)
+      const item = index === undefined ? undefined : virtualizer.measurementsCache[index]
+      if (!item) continue
+      virtualizer.scrollToOffset(item.start - (seen.start - snapshot.scrollTop))
+      return
+    }
+  }, [firstMessageId, rows, virtualizer])
+  useLayoutEffect(recordTopOfView)
+
   const onScroll = () => {
+    recordTopOfView()
     const element = scroller.current
     if (!element) return
     const end = element.scrollHeight - element.scrollTop - element.clientHeight < AT_END_PX
@@ -243,17 +281,22 @@ export function MessageList({
     [onReply, onEdit, onForward, onNotice, jumpTo],
   )
 
-  // New messages from others below what is on screen, for the "jump to latest" button.
+  // "Jump to latest, N new": messages from others below the screen that arrived after the reader was
+  // last at the bottom (or opened the chat; the unread divider covers what was there before).
+  const newestSeq = chat.last_message?.seq ?? 0
+  const seenSeq = useRef(newestSeq)
+  if (atEnd && !conversation?.hasMoreAfter) seenSeq.current = newestSeq
   const lastOnScreen = virtualizer.range?.endIndex
+  const seenUpTo = seenSeq.current
   const newBelow = useMemo(() => {
     if (lastOnScreen === undefined) return 0
     let count = 0
     for (let index = lastOnScreen + 1; index < rows.length; index++) {
       const row = rows[index]
-      if (row?.kind === 'message' && row.message.sender_id !== meId) count += 1
+      if (row?.kind === 'message' && row.message.sender_id !== meId && row.message.seq > seenUpTo) count += 1
     }
     return count
-  }, [rows, lastOnScreen, meId])
+  }, [rows, lastOnScreen, meId, seenUpTo])
   const behind = conversation?.hasMoreAfter ?? false
 
   async function jumpToLatest() {
