@@ -69,14 +69,16 @@ export function MessageList({
   /** True once the first position has been scrolled to: only then do the ends load more pages. */
   const [settled, setSettled] = useState(false)
 
-  // A deep link loads the page around its message instead (see jumpTo); both at once would leave a
-  // hole in the window.
-  const deepLinked = focusMessageId !== undefined
+  // The newest page, unless a deep link is about to load the page around its message instead (jumpTo):
+  // both at once could leave a hole in the window. After that jump, an emptied history (a resync)
+  // reloads from the newest page again.
+  const [jumped, setJumped] = useState(false)
+  const waitForJump = focusMessageId !== undefined && !jumped
   useEffect(() => {
-    if (!conversation?.loaded && !deepLinked) {
+    if (!conversation?.loaded && !waitForJump) {
       void client.loadHistory(chat.id, { direction: 'newest' }).catch(() => {})
     }
-  }, [client, chat.id, conversation?.loaded, deepLinked])
+  }, [client, chat.id, conversation?.loaded, waitForJump])
 
   // The first unread message from others: older pages load (a few at most) until it is in the window.
   useEffect(() => {
@@ -155,9 +157,9 @@ export function MessageList({
       pendingScroll.current = { to: 'message', id: messageId }
       setHighlight(messageId)
       try {
-        const found = await client.reveal(chat.id, messageId)
+        const found = await client.reveal(chat.id, messageId).finally(() => setJumped(true))
         if (!found) {
-          pendingScroll.current = null
+          pendingScroll.current = { to: 'end' }
           setHighlight(null)
           onNotice(strings.messageActions.messageGone)
           return
