@@ -73,11 +73,29 @@ describe.skipIf(SKIP_BROWSER)(
     })
 
     it('opens at the unread divider with a screenful of rows in the DOM', async () => {
-      await page.getByRole('link', { name: /Erin Brockovich.*3 unread/ }).click()
+      const link = page.getByRole('link', { name: /Erin Brockovich.*3 unread/ })
+      await link.waitFor()
+      // Time to the first rows of the list, measured in the page (reported, not asserted).
+      const firstPaint = page.evaluate(
+        () =>
+          new Promise<number>((resolve) => {
+            const start = performance.now()
+            const check = () => {
+              if (document.querySelector('.message-list .bubble')) {
+                requestAnimationFrame(() => resolve(performance.now() - start))
+              } else requestAnimationFrame(check)
+            }
+            requestAnimationFrame(check)
+          }),
+      )
+      await link.click()
       const divider = list().getByRole('listitem').filter({ hasText: '3 unread messages' })
       await divider.waitFor()
       await list().getByRole('listitem').filter({ hasText: 'Unread one' }).waitFor()
       expect(await rowsInDom()).toBeLessThanOrEqual(MAX_ROWS_IN_DOM)
+      console.info(
+        `[${TOTAL} messages] first rows painted ${Math.round(await firstPaint)} ms after the click`,
+      )
     })
 
     it('scrolls back through older pages and keeps the DOM small; the view stays put as pages load', async () => {
@@ -97,6 +115,35 @@ describe.skipIf(SKIP_BROWSER)(
       }
       // Eight pages back, the latest messages are far away: the jump button is offered.
       await page.getByRole('button', { name: /^Jump to latest/ }).waitFor()
+    })
+
+    it('scrolls up frame by frame through history with a small DOM (frame times reported, not asserted)', async () => {
+      const frames = await scroller().evaluate(
+        (element) =>
+          new Promise<number[]>((resolve) => {
+            const times: number[] = []
+            let last = performance.now()
+            const step = () => {
+              const now = performance.now()
+              times.push(now - last)
+              last = now
+              // Upwards, as a reader going back in time: older pages load on the way.
+              element.scrollTop -= 160
+              if (times.length < 150 && element.scrollTop > 0) {
+                requestAnimationFrame(step)
+              } else resolve(times.slice(1))
+            }
+            requestAnimationFrame(step)
+          }),
+      )
+      expect(frames.length).toBeGreaterThan(20)
+      expect(await rowsInDom()).toBeLessThanOrEqual(MAX_ROWS_IN_DOM)
+      const sorted = [...frames].sort((a, b) => a - b)
+      const at = (q: number) =>
+        Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0)
+      console.info(
+        `[${TOTAL} messages] scrolling ${frames.length} frames: median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`,
+      )
     })
 
     it('"jump to latest" counts what arrived meanwhile and goes there', async () => {
