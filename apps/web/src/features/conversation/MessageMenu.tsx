@@ -44,7 +44,9 @@ export function MessageMenu({
       const height = menu.current?.offsetHeight ?? 0
       const below = rect.bottom + 4
       const top = below + height + EDGE <= window.innerHeight ? below : Math.max(EDGE, rect.top - height - 4)
-      const left = Math.min(Math.max(EDGE, rect.right - MENU_WIDTH), window.innerWidth - MENU_WIDTH - EDGE)
+      // It opens away from its bubble: leftwards beside my messages (their button is on the left).
+      const preferred = mine ? rect.right - MENU_WIDTH : rect.left
+      const left = Math.min(Math.max(EDGE, preferred), window.innerWidth - MENU_WIDTH - EDGE)
       setPosition({ top, left: Math.max(EDGE, left) })
     }
     place()
@@ -54,7 +56,7 @@ export function MessageMenu({
       window.removeEventListener('scroll', place, true)
       window.removeEventListener('resize', place)
     }
-  }, [anchor, onClose])
+  }, [anchor, onClose, mine])
 
   useEffect(() => {
     menu.current?.querySelector<HTMLElement>('[role^="menuitem"]')?.focus({ preventScroll: true })
