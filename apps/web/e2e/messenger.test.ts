@@ -19,7 +19,7 @@ import {
  * Chromium driven by playwright-core. Elements are found by role and label, as a screen reader names
  * them. Nothing sleeps: every step waits for what a person would see.
  */
-describe.skipIf(SKIP_BROWSER)('web client in Chromium (sqlite)', { timeout: 90_000 }, () => {
+describe.skipIf(SKIP_BROWSER)('web client in Chromium (sqlite)', { timeout: 180_000 }, () => {
   let server: RunningServer
   let browser: Browser
   const contexts: BrowserContext[] = []

@@ -43,6 +43,7 @@ export function App() {
 function Messenger() {
   const route = useRoute()
   const chatId = route.name === 'chat' ? route.chatId : null
+  const messageId = route.name === 'chat' ? route.messageId : undefined
   useSearchShortcut()
   return (
     <div className="app">
@@ -56,7 +57,7 @@ function Messenger() {
             </div>
           ) : (
             <>
-              <Conversation key={chatId} chatId={chatId} />
+              <Conversation key={chatId} chatId={chatId} messageId={messageId} />
               <ChatTools key={`tools-${chatId}`} chatId={chatId} />
             </>
           )}

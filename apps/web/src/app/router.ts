@@ -1,6 +1,9 @@
 import { useSyncExternalStore } from 'react'
 
-/** The app's routes: `/` (chat list), `/chats/:id` (a conversation) and `/chats/:id/messages/:mid` (at a message). */
+/**
+ * The app's routes: `/` (chat list), `/chats/:id` (a conversation) and `/chats/:id/messages/:mid`
+ * (a conversation opened at one message, highlighted: deep links, search results).
+ */
 export type Route = { name: 'chats' } | { name: 'chat'; chatId: number; messageId?: number }
 
 const listeners = new Set<() => void>()
@@ -17,12 +20,12 @@ export function parseRoute(pathname: string): Route {
     : { name: 'chat', chatId: Number(match[1]), messageId: Number(match[2]) }
 }
 
-export const pathOf = (route: Route) =>
-  route.name !== 'chat'
-    ? '/'
-    : route.messageId === undefined
-      ? `/chats/${route.chatId}`
-      : `/chats/${route.chatId}/messages/${route.messageId}`
+export function pathOf(route: Route): string {
+  if (route.name !== 'chat') return '/'
+  return route.messageId === undefined
+    ? `/chats/${route.chatId}`
+    : `/chats/${route.chatId}/messages/${route.messageId}`
+}
 
 export function navigate(route: Route, options: { replace?: boolean } = {}) {
   const path = pathOf(route)

@@ -24,7 +24,16 @@ import {
   withPeople,
   withPresence,
 } from './shell.ts'
-import { applyUpdate, type Outgoing, Store, withChats, withLoading, withMessages } from './store.ts'
+import {
+  applyUpdate,
+  type HistoryPage,
+  type Outgoing,
+  Store,
+  withChats,
+  withDeleted,
+  withLoading,
+  withMessages,
+} from './store.ts'
 import { type StoredTokens, TokenStorage } from './token-storage.ts'
 
 const HISTORY_PAGE = 50
@@ -187,20 +196,69 @@ export class ParleyClient {
     }
   }
 
-  /** Loads the newest page, or the page before the oldest loaded message. */
-  async loadHistory(chatId: number, options: { older: boolean }) {
+  /**
+   * Loads a page of history into the chat's window: the newest page (first open), the page before the
+   * oldest loaded message, or the page after the newest loaded one (a window that a jump left behind
+   * the live end).
+   */
+  async loadHistory(chatId: number, options: { direction: 'newest' | 'older' | 'newer' }) {
     const conversation = this.store.state.conversations[chatId]
     if (conversation?.loading) return
-    if (options.older && conversation && !conversation.hasMoreBefore) return
-    const oldest = options.older ? conversation?.order[0] : undefined
+    const { direction } = options
+    if (direction === 'older' && conversation && !conversation.hasMoreBefore) return
+    if (direction === 'newer' && !conversation?.hasMoreAfter) return
+    const oldest = direction === 'older' ? conversation?.order[0] : undefined
+    const newest = direction === 'newer' ? conversation?.order.at(-1) : undefined
+    await this.loadPage(chatId, { before_message_id: oldest, after_message_id: newest }, (pagination) => {
+      if (direction === 'older') return { hasMoreBefore: pagination.has_more_before }
+      if (direction === 'newer') return { hasMoreAfter: pagination.has_more_after }
+      return conversation?.loaded
+        ? {}
+        : { hasMoreBefore: pagination.has_more_before, hasMoreAfter: pagination.has_more_after }
+    })
+  }
+
+  /**
+   * Makes sure a message is in the chat's window: when it is not loaded, the window becomes the page
+   * around it (deep links, a quoted message far back). Answers false when the message is not there
+   * for this user (deleted, or not in this chat).
+   */
+  async reveal(chatId: number, messageId: number): Promise<boolean> {
+    if (this.store.state.conversations[chatId]?.byId[messageId]) return true
+    try {
+      await this.loadPage(chatId, { around_message_id: messageId }, (pagination) => ({
+        replace: true,
+        hasMoreBefore: pagination.has_more_before,
+        hasMoreAfter: pagination.has_more_after,
+      }))
+    } catch (error) {
+      if (error instanceof ApiRequestError && error.status === 404) return false
+      throw error
+    }
+    return this.store.state.conversations[chatId]?.byId[messageId] !== undefined
+  }
+
+  /** Back to the live end of a chat whose window a jump left behind it. */
+  async jumpToLatest(chatId: number) {
+    if (!this.store.state.conversations[chatId]?.hasMoreAfter) return
+    await this.loadPage(chatId, {}, (pagination) => ({
+      replace: true,
+      hasMoreBefore: pagination.has_more_before,
+      hasMoreAfter: false,
+    }))
+  }
+
+  private async loadPage(
+    chatId: number,
+    anchor: { before_message_id?: number; after_message_id?: number; around_message_id?: number },
+    joins: (pagination: { has_more_before: boolean; has_more_after: boolean }) => HistoryPage,
+  ) {
     this.store.set((state) => withLoading(state, chatId, true))
     try {
       const page = await this.authed(() =>
-        this.rest.messages.history(chatId, { limit: HISTORY_PAGE, before_message_id: oldest }),
+        this.rest.messages.history(chatId, { limit: HISTORY_PAGE, ...anchor }),
       )
-      const hasMoreBefore =
-        options.older || !conversation?.loaded ? page.pagination.has_more_before : conversation.hasMoreBefore
-      this.store.set((state) => withMessages(state, chatId, page.messages, { hasMoreBefore }))
+      this.store.set((state) => withMessages(state, chatId, page.messages, joins(page.pagination)))
       if (chatId === this.visibleChatId) void this.markRead(chatId)
     } catch (error) {
       this.store.set((state) => withLoading(state, chatId, false))
@@ -209,17 +267,68 @@ export class ParleyClient {
   }
 
   /** Sends a text through the SDK outbox: shown at once as pending, then as the server's message. */
-  sendText(chatId: number, content: string) {
+  sendText(chatId: number, content: string, replyTo: Message | null = null) {
     const entry: Outgoing = {
       clientMsgId: crypto.randomUUID(),
       chatId,
       content,
       createdAt: new Date().toISOString(),
       state: 'pending',
+      replyTo: replyTo ? quoteOf(replyTo) : null,
     }
     this.store.set((state) => ({ ...state, outgoing: [...state.outgoing, entry] }))
     this.typing(chatId, false)
+    // A send from a window far back in history brings the live end back, where the message will be.
+    void this.jumpToLatest(chatId).catch(() => {})
     this.deliver(entry)
+  }
+
+  /** Replaces the text of one of my messages; everyone sees it marked edited. */
+  async editMessage(chatId: number, messageId: number, content: string) {
+    const { message } = await this.authed(() => this.rest.messages.edit(messageId, content))
+    this.store.set((state) =>
+      applyUpdate(
+        state,
+        { seq: 1, type: 'message:edited', data: { chat_id: chatId, message } },
+        {
+          visibleChatId: this.visibleChatId,
+        },
+      ),
+    )
+  }
+
+  /** Deletes for me, or for everyone (my own messages). The scope is always explicit: the server's
+   *  default for my own message would be "for everyone". */
+  async deleteMessage(chatId: number, messageId: number, scope: 'everyone' | 'me') {
+    await this.authed(() => this.rest.messages.delete(messageId, { for: scope }))
+    this.store.set((state) => withDeleted(state, chatId, messageId, scope))
+  }
+
+  /** Sends a copy of a message to other chats of mine. */
+  async forward(messageId: number, chatIds: number[]) {
+    const { messages } = await this.authed(() => this.rest.messages.forward(messageId, chatIds))
+    for (const message of messages) {
+      this.store.set((state) =>
+        applyUpdate(
+          state,
+          { seq: 1, type: 'message:new', data: { chat_id: message.chat_id, message } },
+          {
+            visibleChatId: this.visibleChatId,
+          },
+        ),
+      )
+    }
+  }
+
+  /** Adds my reaction, or takes it back when I had already reacted with that emoji. The new counts
+   *  arrive as `message:reaction` on every member's devices, this one included. */
+  async toggleReaction(message: Message, emoji: string) {
+    const me = this.store.state.me?.id
+    const mine = message.reactions.some(
+      (reaction) => reaction.emoji === emoji && reaction.users.some((user) => user.id === me),
+    )
+    if (mine) await this.authed(() => this.rest.messages.unreact(message.id, emoji))
+    else await this.authed(() => this.rest.messages.react(message.id, emoji))
   }
 
   retry(clientMsgId: string) {
@@ -450,7 +559,12 @@ export class ParleyClient {
     const socket = this.socket
     if (!socket) return
     socket
-      .send(entry.chatId, { message_type: 'text', content: entry.content, client_msg_id: entry.clientMsgId })
+      .send(entry.chatId, {
+        message_type: 'text',
+        content: entry.content,
+        client_msg_id: entry.clientMsgId,
+        reply_to_message_id: entry.replyTo?.id ?? null,
+      })
       .then((message) => {
         this.store.set((state) => withMessages(state, entry.chatId, [message]))
       })
@@ -690,4 +804,16 @@ function deviceName(): string {
           ? 'Safari'
           : 'Browser'
   return `${browser} (web)`
+}
+
+/** The quoted preview of a message, as the server puts it in a reply. */
+function quoteOf(message: Message): NonNullable<Message['reply_to']> {
+  return {
+    id: message.id,
+    sender_id: message.sender_id,
+    message_type: message.message_type,
+    content: message.content,
+    thumbnail_url: message.thumbnail_url,
+    deleted: message.deleted,
+  }
 }

@@ -2,7 +2,9 @@ import type { Chat, Message, Update } from '@parley/protocol'
 import { describe, expect, it } from 'vitest'
 import {
   applyUpdate,
+  firstUnreadId,
   initialState,
+  lastEditable,
   type State,
   sortedChats,
   statusOf,
@@ -137,5 +139,192 @@ describe('client store', () => {
       chat(3, null, { updated_at: '2025-01-01T00:00:00.000Z' }),
     ]).chats
     expect(sortedChats(chats).map((c) => c.id)).toEqual([2, 1, 3])
+  })
+
+  describe('message updates', () => {
+    const loaded = () =>
+      withMessages(
+        start(),
+        7,
+        [
+          message(1, OTHER),
+          message(2, ME),
+          message(3, OTHER, {
+            reply_to_message_id: 102,
+            reply_to: {
+              id: 102,
+              sender_id: ME,
+              message_type: 'text',
+              content: 'message 2',
+              thumbnail_url: null,
+              deleted: false,
+            },
+          }),
+        ],
+        {
+          hasMoreBefore: false,
+          hasMoreAfter: false,
+        },
+      )
+    const update = (type: Update['type'], data: unknown): Update => ({ seq: 20, type, data }) as Update
+
+    it('an edit replaces the text, marks it edited and rewrites the quotes of it', () => {
+      const edited = message(2, ME, { content: 'fixed', edited_at: '2026-01-01T13:00:00.000Z' })
+      const state = applyUpdate(loaded(), update('message:edited', { chat_id: 7, message: edited }), away)
+      expect(state.conversations[7]?.byId[102]?.content).toBe('fixed')
+      expect(state.conversations[7]?.byId[102]?.edited_at).not.toBeNull()
+      expect(state.conversations[7]?.byId[103]?.reply_to?.content).toBe('fixed')
+    })
+
+    it('a delete for everyone leaves the placeholder: no text, no reactions, quotes say deleted', () => {
+      let state = applyUpdate(
+        loaded(),
+        update('message:reaction', {
+          chat_id: 7,
+          message_id: 102,
+          user_id: OTHER,
+          emoji: '👍',
+          action: 'added',
+          reactions: [{ emoji: '👍', count: 1, users: [{ id: OTHER, name: 'Other' }] }],
+        }),
+        away,
+      )
+      state = applyUpdate(
+        state,
+        update('message:deleted', { chat_id: 7, message_id: 102, for: 'everyone' }),
+        away,
+      )
+      const deleted = state.conversations[7]?.byId[102]
+      expect(deleted).toMatchObject({ deleted: true, content: null, reactions: [] })
+      expect(state.conversations[7]?.order).toEqual([101, 102, 103])
+      expect(state.conversations[7]?.byId[103]?.reply_to).toMatchObject({ deleted: true, content: null })
+      // A replay of the delete changes nothing more.
+      const again = applyUpdate(
+        state,
+        update('message:deleted', { chat_id: 7, message_id: 102, for: 'everyone' }),
+        away,
+      )
+      expect(again.conversations[7]?.byId[102]).toEqual(deleted)
+    })
+
+    it('a delete for me removes the message, and the chat preview falls back to the one before', () => {
+      let state = withChats(loaded(), [chat(7, message(3, OTHER))])
+      state = applyUpdate(state, update('message:deleted', { chat_id: 7, message_id: 103, for: 'me' }), away)
+      expect(state.conversations[7]?.order).toEqual([101, 102])
+      expect(state.conversations[7]?.byId[103]).toBeUndefined()
+      expect(state.chats[7]?.last_message?.id).toBe(102)
+    })
+
+    it('a reaction takes the summary the server sent, also on the chat preview', () => {
+      let state = withChats(loaded(), [chat(7, message(3, OTHER))])
+      const reactions = [
+        {
+          emoji: '👍',
+          count: 2,
+          users: [
+            { id: ME, name: 'Me' },
+            { id: OTHER, name: 'Other' },
+          ],
+        },
+      ]
+      state = applyUpdate(
+        state,
+        update('message:reaction', {
+          chat_id: 7,
+          message_id: 103,
+          user_id: ME,
+          emoji: '👍',
+          action: 'added',
+          reactions,
+        }),
+        away,
+      )
+      expect(state.conversations[7]?.byId[103]?.reactions).toEqual(reactions)
+      expect(state.chats[7]?.last_message?.reactions).toEqual(reactions)
+      state = applyUpdate(
+        state,
+        update('message:reaction', {
+          chat_id: 7,
+          message_id: 103,
+          user_id: ME,
+          emoji: '👍',
+          action: 'removed',
+          reactions: [],
+        }),
+        away,
+      )
+      expect(state.conversations[7]?.byId[103]?.reactions).toEqual([])
+    })
+
+    it('a history page with the same reaction count but other people replaces the reactions', () => {
+      const state = withMessages(
+        loaded(),
+        7,
+        [message(1, OTHER, { reactions: [{ emoji: '👍', count: 1, users: [{ id: ME, name: 'Me' }] }] })],
+        {},
+      )
+      const next = withMessages(
+        state,
+        7,
+        [
+          message(1, OTHER, {
+            reactions: [{ emoji: '👍', count: 1, users: [{ id: OTHER, name: 'Other' }] }],
+          }),
+        ],
+        {},
+      )
+      expect(next.conversations[7]?.byId[101]?.reactions[0]?.users[0]?.id).toBe(OTHER)
+    })
+
+    it('updates about messages outside the loaded window leave it without holes', () => {
+      // The window is the page around seq 50 (a deep link): older and newer history exist.
+      let state = withMessages(start(), 7, [message(49, OTHER), message(50, ME), message(51, OTHER)], {
+        replace: true,
+        hasMoreBefore: true,
+        hasMoreAfter: true,
+      })
+      state = applyUpdate(state, newMessage(30, message(90, OTHER)), away)
+      state = applyUpdate(
+        state,
+        update('message:edited', {
+          chat_id: 7,
+          message: message(10, ME, { edited_at: '2026-01-02T00:00:00.000Z' }),
+        }),
+        away,
+      )
+      expect(state.conversations[7]?.order).toEqual([149, 150, 151])
+      // Jumping back to the live end replaces the window.
+      state = withMessages(state, 7, [message(89, OTHER), message(90, OTHER)], {
+        replace: true,
+        hasMoreBefore: true,
+      })
+      expect(state.conversations[7]?.order).toEqual([189, 190])
+      expect(state.conversations[7]?.hasMoreAfter).toBe(false)
+      // At the live end, new messages join again.
+      state = applyUpdate(state, newMessage(31, message(91, OTHER)), away)
+      expect(state.conversations[7]?.order).toEqual([189, 190, 191])
+    })
+
+    it('finds the first unread message from others, and my last editable message', () => {
+      const conversation = withMessages(
+        start(),
+        7,
+        [
+          message(1, OTHER),
+          message(2, ME),
+          message(3, OTHER),
+          message(4, OTHER),
+          message(5, ME, { deleted: true, content: null }),
+        ],
+        { hasMoreBefore: false },
+      ).conversations[7]
+      if (!conversation) throw new Error('no conversation')
+      expect(firstUnreadId(conversation, ME, 0)).toBeNull()
+      expect(firstUnreadId(conversation, ME, 2)).toBe(103)
+      // More unread than loaded: the oldest loaded message from others.
+      expect(firstUnreadId(conversation, ME, 9)).toBe(101)
+      expect(lastEditable(conversation, ME)?.id).toBe(102)
+      expect(lastEditable(conversation, OTHER)?.id).toBe(104)
+    })
   })
 })

@@ -8,16 +8,31 @@ export interface Outgoing {
   content: string
   createdAt: string
   state: 'pending' | 'failed'
+  /** The message this one answers (shown quoted in the pending bubble). */
+  replyTo?: Message['reply_to']
 }
 
-/** One chat's loaded history: messages by id, ordered by their per-chat seq. */
+/**
+ * One chat's loaded history: one contiguous window of messages by id, ordered by their per-chat seq.
+ * A deep link (or a quoted message far back) replaces the window with the page around its message;
+ * then `hasMoreAfter` is true and live messages past the window wait until the reader scrolls down
+ * (adding them would leave a hole in the window).
+ */
 export interface Conversation {
   byId: Readonly<Record<number, Message>>
   /** Message ids, ascending seq. */
   order: readonly number[]
   hasMoreBefore: boolean
+  hasMoreAfter: boolean
   loading: boolean
   loaded: boolean
+}
+
+/** How a page of history joins the window: older or newer than it, or instead of it (a jump). */
+export interface HistoryPage {
+  hasMoreBefore?: boolean
+  hasMoreAfter?: boolean
+  replace?: boolean
 }
 
 /** Highest per-chat message seq each other member has had delivered / has read (watermarks). */
@@ -74,6 +89,7 @@ const emptyConversation: Conversation = {
   byId: {},
   order: [],
   hasMoreBefore: true,
+  hasMoreAfter: false,
   loading: false,
   loaded: false,
 }
@@ -128,18 +144,30 @@ export function withChats(state: State, chats: readonly Chat[]): State {
   return { ...state, chats: next, chatsLoaded: true }
 }
 
-/** Adds messages (a history page, a send's answer, a live update) to their chat; idempotent by id. */
+/**
+ * Adds messages (a history page, a send's answer, a live update) to their chat; idempotent by id. A
+ * message outside the loaded window (a live one past a jumped-to window, an edit of a message not
+ * loaded) is left for the page that will bring it in context.
+ */
 export function withMessages(
   state: State,
   chatId: number,
   messages: readonly Message[],
-  page?: { hasMoreBefore: boolean },
+  page?: HistoryPage,
 ): State {
   const conversation = state.conversations[chatId] ?? emptyConversation
-  const byId: Record<number, Message> = { ...conversation.byId }
-  let changed = false
+  const byId: Record<number, Message> = page?.replace ? {} : { ...conversation.byId }
+  const first = conversation.order[0]
+  const last = conversation.order.at(-1)
+  const minSeq = page?.replace || first === undefined ? null : (conversation.byId[first]?.seq ?? null)
+  const maxSeq = page?.replace || last === undefined ? null : (conversation.byId[last]?.seq ?? null)
+  let changed = page?.replace === true
   for (const message of messages) {
     const known = byId[message.id]
+    if (!known && !page && maxSeq !== null && minSeq !== null) {
+      if (conversation.hasMoreAfter && message.seq > maxSeq) continue
+      if (conversation.loaded && conversation.hasMoreBefore && message.seq < minSeq) continue
+    }
     if (known && !newer(message, known)) continue
     // The status the server gave the sender only ever moves forward (sent → delivered → read).
     byId[message.id] = known ? { ...message, status: laterStatus(known.status, message.status) } : message
@@ -161,12 +189,118 @@ export function withMessages(
       [chatId]: {
         byId,
         order,
-        hasMoreBefore: page ? page.hasMoreBefore : conversation.hasMoreBefore,
+        hasMoreBefore: page?.hasMoreBefore ?? conversation.hasMoreBefore,
+        hasMoreAfter: page?.hasMoreAfter ?? (page?.replace ? false : conversation.hasMoreAfter),
         loading: page ? false : conversation.loading,
         loaded: conversation.loaded || page !== undefined,
       },
     },
   }
+}
+
+/** Changes one loaded message (and the chat's preview when it is the last one); no-op when not loaded. */
+function withMessageChanged(
+  state: State,
+  chatId: number,
+  messageId: number,
+  change: (message: Message) => Message,
+): State {
+  let next = state
+  const conversation = state.conversations[chatId]
+  const known = conversation?.byId[messageId]
+  if (conversation && known) {
+    next = {
+      ...next,
+      conversations: {
+        ...next.conversations,
+        [chatId]: { ...conversation, byId: { ...conversation.byId, [messageId]: change(known) } },
+      },
+    }
+  }
+  const chat = next.chats[chatId]
+  if (chat?.last_message?.id === messageId) {
+    next = {
+      ...next,
+      chats: { ...next.chats, [chatId]: { ...chat, last_message: change(chat.last_message) } },
+    }
+  }
+  return next
+}
+
+/** Rewrites the quoted preview in every loaded reply to `messageId`. */
+function withQuotesChanged(
+  state: State,
+  chatId: number,
+  messageId: number,
+  change: (quote: NonNullable<Message['reply_to']>) => NonNullable<Message['reply_to']>,
+): State {
+  const conversation = state.conversations[chatId]
+  if (!conversation) return state
+  let byId: Record<number, Message> | null = null
+  for (const id of conversation.order) {
+    const message = conversation.byId[id]
+    if (message?.reply_to?.id !== messageId) continue
+    byId ??= { ...conversation.byId }
+    byId[id] = { ...message, reply_to: change(message.reply_to) }
+  }
+  if (!byId) return state
+  return { ...state, conversations: { ...state.conversations, [chatId]: { ...conversation, byId } } }
+}
+
+/**
+ * A delete: for everyone the message stays as its placeholder (text, reactions and quotes of it gone);
+ * for me it leaves this user's history, and the chat's preview falls back to the message before it.
+ */
+export function withDeleted(
+  state: State,
+  chatId: number,
+  messageId: number,
+  scope: 'everyone' | 'me',
+): State {
+  if (scope === 'everyone') {
+    const next = withMessageChanged(state, chatId, messageId, (message) => ({
+      ...message,
+      deleted: true,
+      content: null,
+      location: null,
+      contact: null,
+      reactions: [],
+    }))
+    return withQuotesChanged(next, chatId, messageId, (quote) => ({ ...quote, content: null, deleted: true }))
+  }
+  let next = state
+  const conversation = state.conversations[chatId]
+  const index = conversation?.order.indexOf(messageId) ?? -1
+  if (conversation && index >= 0) {
+    const byId = { ...conversation.byId }
+    delete byId[messageId]
+    next = {
+      ...next,
+      conversations: {
+        ...next.conversations,
+        [chatId]: { ...conversation, byId, order: conversation.order.filter((id) => id !== messageId) },
+      },
+    }
+  }
+  const chat = next.chats[chatId]
+  if (chat?.last_message?.id === messageId) {
+    const previousId = index > 0 ? conversation?.order[index - 1] : undefined
+    const previous = previousId === undefined ? null : (conversation?.byId[previousId] ?? null)
+    next = { ...next, chats: { ...next.chats, [chatId]: { ...chat, last_message: previous } } }
+  }
+  return next
+}
+
+/** The reactions of a message as the server summarised them after a change. */
+export function withReactions(
+  state: State,
+  chatId: number,
+  messageId: number,
+  reactions: Message['reactions'],
+): State {
+  return withMessageChanged(state, chatId, messageId, (message) =>
+    message.deleted ? message : { ...message, reactions },
+  )
 }
 
 export function withLoading(state: State, chatId: number, loading: boolean): State {
@@ -203,13 +337,19 @@ export function applyUpdate(state: State, update: Update, options: { visibleChat
     }
     case 'message:edited': {
       const { chat_id: chatId, message } = update.data
-      const next = withMessages(state, chatId, [message])
+      let next = withMessages(state, chatId, [message])
       const chat = next.chats[chatId]
-      if (chat?.last_message?.id === message.id) {
-        return { ...next, chats: { ...next.chats, [chatId]: { ...chat, last_message: message } } }
+      if (chat?.last_message?.id === message.id && newer(message, chat.last_message)) {
+        next = { ...next, chats: { ...next.chats, [chatId]: { ...chat, last_message: message } } }
       }
-      return next
+      return withQuotesChanged(next, chatId, message.id, (quote) =>
+        quote.deleted ? quote : { ...quote, content: message.content },
+      )
     }
+    case 'message:deleted':
+      return withDeleted(state, update.data.chat_id, update.data.message_id, update.data.for)
+    case 'message:reaction':
+      return withReactions(state, update.data.chat_id, update.data.message_id, update.data.reactions)
     case 'message:delivered':
     case 'message:read': {
       const { chat_id: chatId, user_id: userId } = update.data
@@ -248,7 +388,7 @@ export function applyUpdate(state: State, update: Update, options: { visibleChat
       }
     }
     default:
-      // Deletes, reactions and group changes are the next slice (apps/web/README.md, "What is left").
+      // Group changes belong to the groups UI (apps/web/README.md, "What is left").
       return state
   }
 }
@@ -287,6 +427,46 @@ function laterStatus(a: Status | null, b: Status | null): Status | null {
 
 function newer(incoming: Message, known: Message): boolean {
   if (incoming.edited_at !== known.edited_at || incoming.deleted !== known.deleted) return true
-  if (incoming.reactions.length !== known.reactions.length) return true
+  if (reactionsKey(incoming.reactions) !== reactionsKey(known.reactions)) return true
+  if (incoming.reply_to?.content !== known.reply_to?.content) return true
   return laterStatus(known.status, incoming.status) !== known.status
+}
+
+const reactionsKey = (reactions: Message['reactions']) =>
+  reactions
+    .map((reaction) => `${reaction.emoji}:${reaction.users.map((user) => user.id).join(',')}`)
+    .join(';')
+
+/**
+ * Where the "N unread messages" divider goes: the oldest of the last `unread` messages from others in
+ * the window. `null` when nothing is unread; the oldest loaded one when the window does not reach back
+ * far enough (the caller loads older pages first while it can).
+ */
+export function firstUnreadId(conversation: Conversation, meId: number, unread: number): number | null {
+  if (unread <= 0) return null
+  let seen = 0
+  let firstFound: number | null = null
+  for (let index = conversation.order.length - 1; index >= 0; index--) {
+    const id = conversation.order[index]
+    if (id === undefined) continue
+    const message = conversation.byId[id]
+    if (!message || message.sender_id === meId || message.message_type === 'system') continue
+    firstFound = id
+    seen += 1
+    if (seen === unread) return id
+  }
+  return firstFound
+}
+
+/** The newest message of mine that can still be edited (↑ in an empty composer). */
+export function lastEditable(conversation: Conversation | undefined, meId: number): Message | null {
+  if (!conversation) return null
+  for (let index = conversation.order.length - 1; index >= 0; index--) {
+    const id = conversation.order[index]
+    const message = id === undefined ? undefined : conversation.byId[id]
+    if (message && message.sender_id === meId && message.message_type === 'text' && !message.deleted) {
+      return message
+    }
+  }
+  return null
 }

@@ -1,0 +1,232 @@
+import type { Chat, Message } from '@parley/protocol'
+import { memo, useCallback, useEffect, useId, useRef, useState } from 'react'
+import { useClient, useStore } from '../../client/react.tsx'
+import { type Outgoing, statusOf } from '../../client/store.ts'
+import { strings } from '../../strings.ts'
+import { formatTime } from '../../ui/format.ts'
+import { LinkifiedText } from '../../ui/LinkifiedText.tsx'
+import { summary } from '../chats/ChatList.tsx'
+import { MessageMenu } from './MessageMenu.tsx'
+import { senderName, snippet } from './message-text.ts'
+
+export interface MessageHandlers {
+  onReply: (message: Message) => void
+  onEdit: (message: Message) => void
+  onForward: (message: Message) => void
+  /** Scroll to (and highlight) a message, loading its page when it is not in the window. */
+  onJump: (messageId: number) => void
+  onNotice: (text: string) => void
+}
+
+/** One message: quoted reply, text, reactions, time, edited label and ticks, and its action menu. */
+export const MessageBubble = memo(function MessageBubble({
+  chat,
+  message,
+  highlighted,
+  handlers,
+}: {
+  chat: Chat
+  message: Message
+  highlighted: boolean
+  handlers: MessageHandlers
+}) {
+  const meId = useStore((state) => state.me?.id ?? 0)
+  const status = useStore((state) => statusOf(state, message))
+  const [menuOpen, setMenuOpen] = useState(false)
+  const trigger = useRef<HTMLButtonElement>(null)
+  const bubble = useRef<HTMLDivElement>(null)
+  const mine = message.sender_id !== null && message.sender_id === meId
+  const closeMenu = useCallback((refocus: boolean) => {
+    setMenuOpen(false)
+    if (refocus) trigger.current?.focus()
+  }, [])
+
+  // A message reached by a deep link or a quote takes the focus, so a keyboard or screen reader user
+  // lands where sighted users see the highlight.
+  useEffect(() => {
+    if (highlighted) bubble.current?.focus({ preventScroll: true })
+  }, [highlighted])
+
+  if (message.message_type === 'system') {
+    return (
+      <div className="system-message muted">
+        <span>{summary(message)}</span>
+      </div>
+    )
+  }
+  const who = senderName(message.sender_id, meId, chat, message)
+  return (
+    <div className={mine ? 'bubble-row mine' : 'bubble-row'}>
+      <div
+        ref={bubble}
+        tabIndex={-1}
+        className={`bubble${mine ? ' mine' : ''}${highlighted ? ' highlight' : ''}${message.deleted ? ' deleted' : ''}`}
+      >
+        {chat.type === 'group' && !mine && message.sender && (
+          <span className="bubble-sender">{message.sender.name}</span>
+        )}
+        {message.forwarded && !message.deleted && (
+          <span className="bubble-forwarded">{strings.messageActions.forwarded}</span>
+        )}
+        {message.reply_to && !message.deleted && (
+          <Quote chat={chat} meId={meId} quote={message.reply_to} onJump={handlers.onJump} />
+        )}
+        <span className="bubble-text">
+          {message.deleted ? (
+            <em>{strings.conversation.deleted}</em>
+          ) : message.message_type === 'text' ? (
+            <LinkifiedText text={message.content ?? ''} />
+          ) : (
+            summary(message)
+          )}
+        </span>
+        {message.reactions.length > 0 && (
+          <Reactions message={message} meId={meId} onNotice={handlers.onNotice} />
+        )}
+        <span className="bubble-meta">
+          {message.edited_at && !message.deleted && <span>{strings.conversation.edited}</span>}
+          <time dateTime={message.sent_at}>{formatTime(message.sent_at)}</time>
+          {status && <Ticks status={status} />}
+        </span>
+      </div>
+      <button
+        ref={trigger}
+        type="button"
+        className="message-actions-button"
+        aria-haspopup="menu"
+        aria-expanded={menuOpen}
+        aria-label={strings.messageActions.actionsFor(who, snippet(message))}
+        onClick={() => setMenuOpen((open) => !open)}
+      >
+        <span aria-hidden="true">⋯</span>
+      </button>
+      {menuOpen && trigger.current && (
+        <MessageMenu
+          message={message}
+          mine={mine}
+          meId={meId}
+          anchor={trigger.current}
+          handlers={handlers}
+          onClose={closeMenu}
+        />
+      )}
+    </div>
+  )
+})
+
+function Quote({
+  chat,
+  meId,
+  quote,
+  onJump,
+}: {
+  chat: Chat
+  meId: number
+  quote: NonNullable<Message['reply_to']>
+  onJump: (messageId: number) => void
+}) {
+  const quoted = useStore((state) => state.conversations[chat.id]?.byId[quote.id])
+  const hint = useId()
+  const who = senderName(quote.sender_id, meId, chat, quoted)
+  const text = snippet(quote)
+  if (quote.deleted) {
+    return <span className="quote quote-deleted">{strings.messageActions.quotedDeleted}</span>
+  }
+  // The visible sender and text are the button's name (what a voice-control user would say); what
+  // pressing it does is its description.
+  return (
+    <button type="button" className="quote" aria-describedby={hint} onClick={() => onJump(quote.id)}>
+      <span className="quote-sender">{who}</span> <span className="quote-text">{text}</span>
+      <span id={hint} className="visually-hidden">
+        {strings.messageActions.quoteHint}
+      </span>
+    </button>
+  )
+}
+
+/** The reactions under a message: each emoji with its count; mine is pressed and a click takes it back. */
+function Reactions({
+  message,
+  meId,
+  onNotice,
+}: {
+  message: Message
+  meId: number
+  onNotice: (text: string) => void
+}) {
+  const client = useClient()
+  return (
+    <fieldset className="reactions" aria-label={strings.messageActions.reactions}>
+      {message.reactions.map((reaction) => {
+        const names = reaction.users.map((user) =>
+          user.id === meId ? strings.messageActions.you : user.name,
+        )
+        const pressed = reaction.users.some((user) => user.id === meId)
+        return (
+          <button
+            key={reaction.emoji}
+            type="button"
+            className="reaction"
+            aria-pressed={pressed}
+            aria-label={strings.messageActions.reactionBy(reaction.emoji, reaction.count, names.join(', '))}
+            title={names.join(', ')}
+            onClick={() =>
+              client
+                .toggleReaction(message, reaction.emoji)
+                .catch(() => onNotice(strings.messageActions.failed))
+            }
+          >
+            <span aria-hidden="true">{reaction.emoji}</span>
+            <span aria-hidden="true" className="reaction-count">
+              {reaction.count}
+            </span>
+          </button>
+        )
+      })}
+    </fieldset>
+  )
+}
+
+export function OutgoingBubble({ entry, chat }: { entry: Outgoing; chat: Chat }) {
+  const client = useClient()
+  const meId = useStore((state) => state.me?.id ?? 0)
+  return (
+    <div className="bubble-row mine">
+      <div className={entry.state === 'failed' ? 'bubble mine failed' : 'bubble mine'}>
+        {entry.replyTo && (
+          <span className="quote">
+            <span className="quote-sender">{senderName(entry.replyTo.sender_id, meId, chat)}</span>
+            <span className="quote-text">{snippet(entry.replyTo)}</span>
+          </span>
+        )}
+        <span className="bubble-text">
+          <LinkifiedText text={entry.content} />
+        </span>
+        <span className="bubble-meta">
+          <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
+          {entry.state === 'failed' ? (
+            <>
+              <span className="error-text">{strings.conversation.failed}</span>
+              <button type="button" className="small" onClick={() => client.retry(entry.clientMsgId)}>
+                {strings.conversation.retry}
+              </button>
+            </>
+          ) : (
+            <Ticks status="pending" />
+          )}
+        </span>
+      </div>
+    </div>
+  )
+}
+
+const TICKS = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓' } as const
+
+/** The message's state as a symbol with its name for assistive technology (and tests). */
+function Ticks({ status }: { status: keyof typeof TICKS }) {
+  return (
+    <span role="img" aria-label={strings.status[status]} className={`ticks ticks-${status}`}>
+      {TICKS[status]}
+    </span>
+  )
+}
