@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       typingTimeoutMs: 5000,
       maxGroupSize: 1024,
       updateRetentionDays: 30,
+      presenceLeaseMs: 15000,
       production: false,
     })
   })

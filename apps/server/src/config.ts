@@ -115,6 +115,10 @@ const Settings = {
     default: '30',
     doc: 'Days an update stays in the per-user log; an older sync cursor gets `resync_required`.',
   },
+  PARLEY_PRESENCE_LEASE_MS: {
+    default: '15000',
+    doc: 'Cluster: a node that has not renewed its presence lease in Redis for this long is dead; another node announces its users offline, ms.',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>
 
 export type SettingName = keyof typeof Settings
@@ -168,6 +172,7 @@ const ConfigSchema = Type.Object({
   typingTimeoutMs: Type.Integer({ minimum: 50 }),
   maxGroupSize: Type.Integer({ minimum: 2, maximum: MAX_GROUP_SIZE_LIMIT }),
   updateRetentionDays: Positive,
+  presenceLeaseMs: Type.Integer({ minimum: 300 }),
   production: Type.Boolean(),
 })
 export type Config = Static<typeof ConfigSchema>
@@ -226,6 +231,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   typingTimeoutMs: 'PARLEY_TYPING_TIMEOUT_MS',
   maxGroupSize: 'PARLEY_MAX_GROUP_SIZE',
   updateRetentionDays: 'PARLEY_UPDATE_RETENTION_DAYS',
+  presenceLeaseMs: 'PARLEY_PRESENCE_LEASE_MS',
 }
 
 /** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
@@ -262,6 +268,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_TYPING_TIMEOUT_MS: 'a whole number of milliseconds, at least 50',
   PARLEY_MAX_GROUP_SIZE: `a whole number from 2 to ${MAX_GROUP_SIZE_LIMIT}`,
   PARLEY_UPDATE_RETENTION_DAYS: 'a whole number of days, at least 1',
+  PARLEY_PRESENCE_LEASE_MS: 'a whole number of milliseconds, at least 300',
 }
 
 /** Never echoed in error messages: they are, or may contain, credentials. */
@@ -325,6 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
     typingTimeoutMs: integer(get('PARLEY_TYPING_TIMEOUT_MS')),
     maxGroupSize: integer(get('PARLEY_MAX_GROUP_SIZE')),
     updateRetentionDays: integer(get('PARLEY_UPDATE_RETENTION_DAYS')),
+    presenceLeaseMs: integer(get('PARLEY_PRESENCE_LEASE_MS')),
     production: env.NODE_ENV === 'production',
   }
 
