@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'username_taken',
   'internal_error',
   'service_unavailable',
+  'insufficient_storage',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

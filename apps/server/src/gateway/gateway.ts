@@ -82,6 +82,9 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     for (const connection of pusherConnections) connection.heartbeat()
   }, deps.config.wsHeartbeatMs)
   heartbeat.unref()
+  deps.bus.onReconnect(() => {
+    for (const connection of connections) connection.recheck()
+  })
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
     for (const connection of connections) connection.close(CLOSE_CODES.serverRestart)
