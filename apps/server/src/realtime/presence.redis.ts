@@ -33,19 +33,23 @@ for i, key in ipairs(KEYS) do counts[i] = redis.call('ZCOUNT', key, '(' .. now, 
 return counts`
 
 // KEYS: the nodes' lease set. ARGV: node id, lease, ttl, user key prefix, then (user id, connection id)
-// pairs this node holds. Answers 1 when the lease was still held (the sockets are re-stamped), 0 when
-// it had been lost (claimed by another node, or Redis forgot it): the caller registers its sockets again.
+// pairs this node holds. Answers 1 when the lease was still held (the sockets are re-stamped), 2 when it
+// was held but had run out unclaimed (Redis or this node was frozen: the others may be just as late, so
+// claim nobody this round), 0 when it had been lost (claimed by another node, or Redis forgot it): the
+// caller registers its sockets again.
 const RENEW = `${NOW}
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 if not held then return 0 end
+local state = 1
+if tonumber(held) <= now then state = 2 end
 local ttl = tonumber(ARGV[3])
 for i = 5, #ARGV, 2 do
   local key = ARGV[4] .. ARGV[i]
   redis.call('ZADD', key, 'XX', now + ttl, ARGV[i + 1])
   redis.call('PEXPIRE', key, ttl)
 end
-return 1`
+return state`
 
 // KEYS: the nodes' lease set. ARGV: user key prefix, node hash prefix. Claims one node whose lease ran
 // out: removes its lease and its sockets in one step (so no other node claims it too, and a node that
@@ -150,9 +154,10 @@ export class RedisPresence implements Presence {
       ...pairs,
     )
     const unregistered =
-      held === 1 ? [] : [...this.local].map(([connectionId, userId]) => ({ userId, connectionId }))
+      held === 0 ? [...this.local].map(([connectionId, userId]) => ({ userId, connectionId })) : []
     const offline = new Set<number>()
-    for (;;) {
+    // A node that was itself late (held === 2) or had lost everything (0) does not judge others yet.
+    while (held === 1) {
       const claimed = (await this.redis.eval(CLAIM, 1, this.nodesKey, this.prefix, this.nodeHashPrefix)) as
         | string[]
         | null

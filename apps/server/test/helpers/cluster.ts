@@ -2,6 +2,7 @@ import crypto from 'node:crypto'
 import { RestClient } from '@parley/sdk'
 import pg from 'pg'
 import { freePort, type Running, spawnUntil, startServerProcess, stopProcess } from './process.ts'
+import { type Frame, RawSocket } from './raw-socket.ts'
 
 /** The shared PostgreSQL the cluster tests create their own database in (CI sets it). */
 export const clusterAdminUrl = process.env.PARLEY_TEST_DATABASE_URL
@@ -111,5 +112,42 @@ export async function until(probe: () => Promise<boolean>, timeoutMs: number, wh
     if (await probe().catch(() => false)) return
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/**
+ * One device on the raw socket protocol: counts every `message:new` it is sent, by message id, and
+ * every update frame at or below its cursor (a duplicate on the wire), and reconnects with its cursor.
+ */
+export class WireDevice {
+  socket: RawSocket | null = null
+  cursor = 0
+  duplicates = 0
+  readonly copies = new Map<number, number>()
+
+  constructor(private readonly token: string) {}
+
+  async connect(url: string): Promise<void> {
+    this.socket = await RawSocket.open(url, this.token, this.cursor)
+    for (const frame of this.socket.frames) this.take(frame)
+    this.socket.ws.on('message', (data) => this.take(JSON.parse(data.toString()) as Frame))
+  }
+
+  private take(frame: Frame): void {
+    if (frame.op !== 'update' || typeof frame.seq !== 'number') return
+    if (frame.seq <= this.cursor) {
+      this.duplicates += 1
+      return
+    }
+    this.cursor = frame.seq
+    this.socket?.send({ op: 'ack', seq: frame.seq })
+    if (frame.type !== 'message:new') return
+    const id = (frame.data as { message: { id: number } }).message.id
+    this.copies.set(id, (this.copies.get(id) ?? 0) + 1)
+  }
+
+  has(ids: Iterable<number>): boolean {
+    for (const id of ids) if (!this.copies.has(id)) return false
+    return true
   }
 }
