@@ -84,13 +84,9 @@ function withStatementCache(database: SqliteDatabase.Database) {
 }
 
 export function openPostgres(connectionString: string, options: { maxConnections?: number } = {}): Store {
-  // A connection attempt to an unreachable server gives up after 5 s (the request answers 503) rather
-  // than holding the request until the TCP timeout.
-  const pool = new pg.Pool({
-    connectionString,
-    max: options.maxConnections ?? 20,
-    connectionTimeoutMillis: 5000,
-  })
+  // No connectionTimeoutMillis: it also bounds the wait for a free pooled connection, and under a
+  // reconnect storm that wait is long but harmless (test/resilience-storm.test.ts answered 503s with 5 s).
+  const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 20 })
   // An idle pooled connection whose server went away (PostgreSQL restarted) emits 'error' on the pool;
   // unheard, that would end the process. The pool drops that connection and opens a new one when needed.
   pool.on('error', () => {})
