@@ -187,6 +187,11 @@ export class Ephemeral {
     )
   }
 
+  /** Per-key state this node holds (leak checks: all zero once every socket left and work settled). */
+  get sizes(): { typing: number; chains: number } {
+    return { typing: this.typingStates.size, chains: this.chains.size }
+  }
+
   /** Resolves when every queued presence/typing task has run (node shutdown, before the store closes). */
   async idle(): Promise<void> {
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
