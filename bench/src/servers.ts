@@ -18,6 +18,10 @@ export interface LocalServers {
   /** A short description for the report, e.g. "sqlite" or "2 nodes, postgres+redis". */
   mode: string
   stop(): Promise<void>
+  /** The embedded server's data dir (the soak measures the database file in it). */
+  dataDir: string
+  /** The fresh PostgreSQL database, or '' for SQLite. */
+  databaseUrl: string
 }
 
 async function freePort(): Promise<number> {
@@ -133,7 +137,7 @@ export async function startServers(options: BenchOptions): Promise<LocalServers>
     }
     const store = databaseUrl ? (options.redisUrl ? 'postgres+redis' : 'postgres') : 'sqlite'
     const mode = options.nodes > 1 ? `${options.nodes} nodes, ${store}` : store
-    return { urls, adminToken, mode, stop }
+    return { urls, adminToken, mode, stop, dataDir, databaseUrl }
   } catch (error) {
     await stop()
     throw error
