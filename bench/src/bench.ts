@@ -15,6 +15,7 @@ import {
 } from './report.ts'
 import { type ServerSample, sampleServers, startServers } from './servers.ts'
 import { round, Samples } from './stats.ts'
+import { describeStorm, runStorm, type StormResult } from './storm.ts'
 
 /** Where progress lines and the human summary go (stderr from the CLI; the JSON line goes to stdout). */
 export type Log = (line: string) => void
@@ -29,6 +30,7 @@ export type BenchResult = RunContext &
     | { kind: 'run'; result: StepResult; seed004?: ReturnType<typeof seed004Verdict> }
     | { kind: 'sweep'; best_rate: number | null; best: StepResult | null; steps: StepResult[] }
     | { kind: 'idle'; result: IdleResult }
+    | { kind: 'storm'; result: StormResult }
   )
 
 /** Runs the bench described by `options` from start to end, and answers the JSON summary. */
@@ -42,6 +44,11 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     const ctx = context(options, mode, urls.length)
     log(`seeding ${options.users} users through the admin API…`)
     const users = await seedUsers(urls, adminToken, options.users)
+    if (options.scenario === 'storm') {
+      const result = await runStorm(users, urls, options, log)
+      log(`\nstorm: ${options.users} sockets\n${describeStorm(result)}`)
+      return { ...ctx, kind: 'storm', result }
+    }
     if (options.scenario === 'idle') {
       const result = await holdIdleConnections(users, urls, options, log)
       log(`\nidle: ${options.users} connections\n${describeIdle(result)}`)

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 
-export type Scenario = 'direct' | 'group' | 'idle' | 'mixed'
-const SCENARIOS: readonly Scenario[] = ['direct', 'group', 'idle', 'mixed']
+export type Scenario = 'direct' | 'group' | 'idle' | 'mixed' | 'storm'
+const SCENARIOS: readonly Scenario[] = ['direct', 'group', 'idle', 'mixed', 'storm']
 
 export interface BenchOptions {
   /** Servers to load; users are spread over them round-robin (cluster mode when more than one). */
@@ -89,7 +89,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --redis-url URL      with --start: Redis for the bus, presence and limits
   --admin-token T      the server's PARLEY_ADMIN_TOKEN (default: $PARLEY_ADMIN_TOKEN; generated with --start)
   --users N            users, seeded through the admin API, every one connected (default ${DEFAULTS.users})
-  --scenario S         direct | group | idle | mixed (default ${DEFAULTS.scenario})
+  --scenario S         direct | group | idle | mixed | storm (default ${DEFAULTS.scenario});
+                       storm: all sockets connect at once, all drop, all reconnect at once with their
+                       cursors while --rate messages are sent; --duration is the ready deadline
   --rate R             messages per second, open loop (default ${DEFAULTS.rate})
   --duration S         seconds measured (default ${DEFAULTS.duration})
   --warmup S           seconds of load before measuring (default ${DEFAULTS.warmup})
@@ -171,7 +173,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if ((options.scenario === 'group' || options.scenario === 'mixed') && options.groupSize > options.users) {
     throw new Error(`--group-size (${options.groupSize}) cannot exceed --users (${options.users})`)
   }
-  if (options.sweep && options.scenario === 'idle') throw new Error('--sweep needs a messaging scenario')
+  if (options.sweep && (options.scenario === 'idle' || options.scenario === 'storm'))
+    throw new Error('--sweep needs a messaging scenario')
   return options
 }
 

@@ -18,6 +18,10 @@ export interface LocalServers {
   /** A short description for the report, e.g. "sqlite" or "2 nodes, postgres+redis". */
   mode: string
   stop(): Promise<void>
+  /** The embedded server's data dir (the soak measures the database file in it). */
+  dataDir: string
+  /** The fresh PostgreSQL database, or '' for SQLite. */
+  databaseUrl: string
 }
 
 async function freePort(): Promise<number> {
@@ -107,6 +111,8 @@ export async function startServers(options: BenchOptions): Promise<LocalServers>
     PARLEY_RATE_LIMIT_PER_IP: '1000000000',
     PARLEY_RATE_LIMIT_PER_USER: '1000000000',
     PARLEY_WS_FRAMES_PER_SECOND: '1000',
+    // Every bench socket comes from 127.0.0.1; in production a storm comes from many addresses.
+    PARLEY_WS_MAX_PENDING_PER_IP: '1000000',
     PARLEY_ACCESS_TOKEN_TTL: '86400',
     PARLEY_MAX_GROUP_SIZE: String(Math.max(1024, options.groupSize)),
   }
@@ -131,7 +137,7 @@ export async function startServers(options: BenchOptions): Promise<LocalServers>
     }
     const store = databaseUrl ? (options.redisUrl ? 'postgres+redis' : 'postgres') : 'sqlite'
     const mode = options.nodes > 1 ? `${options.nodes} nodes, ${store}` : store
-    return { urls, adminToken, mode, stop }
+    return { urls, adminToken, mode, stop, dataDir, databaseUrl }
   } catch (error) {
     await stop()
     throw error

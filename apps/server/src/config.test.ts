@@ -67,6 +67,7 @@ describe('loadConfig', () => {
       clamavUrl: null,
       mediaMaxPixels: 40_000_000,
       mediaProcessingConcurrency: 2,
+      presenceLeaseMs: 15000,
       production: false,
     })
   })

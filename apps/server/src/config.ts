@@ -157,6 +157,10 @@ const Settings = {
     default: '2',
     doc: 'Uploads processed (scanned, decoded, resized) at once per server; the rest wait in a queue.',
   },
+  PARLEY_PRESENCE_LEASE_MS: {
+    default: '15000',
+    doc: 'Cluster: a node that has not renewed its presence lease in Redis for this long is dead; another node announces its users offline, ms.',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>
 
 export type SettingName = keyof typeof Settings
@@ -227,6 +231,7 @@ const ConfigSchema = Type.Object({
   clamavUrl: Type.Union([Type.String({ pattern: '^(tcp://[^/]+|unix:///.+)$' }), Type.Null()]),
   mediaMaxPixels: Type.Integer({ minimum: 10000 }),
   mediaProcessingConcurrency: Type.Integer({ minimum: 1, maximum: 64 }),
+  presenceLeaseMs: Type.Integer({ minimum: 300 }),
   production: Type.Boolean(),
 })
 export type Config = Static<typeof ConfigSchema>
@@ -292,6 +297,7 @@ const FIELD_TO_SETTING: Record<Exclude<keyof Config, 'production'>, SettingName>
   clamavUrl: 'PARLEY_CLAMAV_URL',
   mediaMaxPixels: 'PARLEY_MEDIA_MAX_PIXELS',
   mediaProcessingConcurrency: 'PARLEY_MEDIA_PROCESSING_CONCURRENCY',
+  presenceLeaseMs: 'PARLEY_PRESENCE_LEASE_MS',
 }
 
 /** What a bad value should have been, in words (the schema's own messages say "Expected union value"). */
@@ -337,6 +343,7 @@ const EXPECTED: Partial<Record<SettingName, string>> = {
   PARLEY_CLAMAV_URL: 'tcp://host:port or unix:///path, or unset for no scanning',
   PARLEY_MEDIA_MAX_PIXELS: 'a whole number of pixels, at least 10000',
   PARLEY_MEDIA_PROCESSING_CONCURRENCY: 'a whole number from 1 to 64',
+  PARLEY_PRESENCE_LEASE_MS: 'a whole number of milliseconds, at least 300',
 }
 
 /** Never echoed in error messages: they are, or may contain, credentials. */
@@ -418,6 +425,7 @@ export function loadConfig(env: Env = process.env): Config {
     clamavUrl: orNull(get('PARLEY_CLAMAV_URL')),
     mediaMaxPixels: integer(get('PARLEY_MEDIA_MAX_PIXELS')),
     mediaProcessingConcurrency: integer(get('PARLEY_MEDIA_PROCESSING_CONCURRENCY')),
+    presenceLeaseMs: integer(get('PARLEY_PRESENCE_LEASE_MS')),
     production: env.NODE_ENV === 'production',
   }
 

@@ -70,7 +70,7 @@ export async function buildDeps(config: Config, overrides: DepsOverrides = {}): 
   const prefix = overrides.redisPrefix ?? 'parley:'
   const bus = config.redisUrl ? new RedisBus(config.redisUrl, `${prefix}bus:`) : new MemoryBus()
   const presence = config.redisUrl
-    ? new RedisPresence(config.redisUrl, `${prefix}presence:`)
+    ? new RedisPresence(config.redisUrl, `${prefix}presence:`, config.presenceLeaseMs)
     : new MemoryPresence()
   const channelMembers = config.redisUrl
     ? new RedisChannelMembers(config.redisUrl, `${prefix}channels:`)

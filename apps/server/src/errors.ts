@@ -52,5 +52,11 @@ export const errors = {
   invalidCredentials: () => new ApiError(401, 'invalid_credentials', 'Wrong username or password'),
   usernameTaken: () => new ApiError(409, 'username_taken', 'This username is taken'),
   serviceUnavailable: (message: string) => new ApiError(503, 'service_unavailable', message),
+  insufficientStorage: () =>
+    new ApiError(
+      507,
+      'insufficient_storage',
+      'The server is out of storage; nothing was saved, try again later',
+    ),
   internal: () => new ApiError(500, 'internal_error', 'Something went wrong on our side'),
 }

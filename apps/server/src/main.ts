@@ -16,7 +16,10 @@ async function main() {
   }
   const deps = await buildDeps(config)
   const app = await buildApp(deps)
-  await app.listen({ host: config.host, port: config.port })
+  // A reconnect storm opens thousands of connections at once; Node's default accept queue (511) overflows
+  // and the kernel resets some of them (measured: bench/README.md, storm). The kernel caps this at
+  // net.core.somaxconn.
+  await app.listen({ host: config.host, port: config.port, backlog: 4096 })
   const jobs = startScheduler(deps)
   deps.log.info(
     { database: deps.store.dialect, bus: config.redisUrl ? 'redis' : 'memory', sms: config.sms.driver },

@@ -83,6 +83,8 @@ describe.each(MODES)('operations (%s)', (mode) => {
           subscribe: (topic, handler) => bus.subscribe(topic, handler),
           ping: () => Promise.reject(new Error('bus unreachable')),
           close: async () => {},
+          onReconnect: () => {},
+          topicCount: 0,
         },
       })
       try {

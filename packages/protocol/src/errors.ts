@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'insufficient_storage',
   'internal_error',
   'service_unavailable',
+  'insufficient_storage',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -134,6 +134,7 @@ const RETRYABLE: ReadonlySet<string> = new Set<ErrorCode>([
   'rate_limited',
   'internal_error',
   'service_unavailable',
+  'insufficient_storage',
 ])
 /** Standard close codes that say the client itself is wrong: reconnecting would only repeat it. */
 const FATAL_STANDARD_CLOSES: ReadonlySet<number> = new Set([1002, 1003, 1007, 1008, 1009, 1010])

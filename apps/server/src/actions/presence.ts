@@ -44,7 +44,11 @@ export async function presenceAudience(
   })
 }
 
-/** The user's last socket anywhere closed at `now`: their last seen is stored. */
+/**
+ * The user's last socket anywhere closed at `now`: their last seen is stored. Through the writer, so
+ * on SQLite the closes of a reconnect storm share commits with each other and with sends: one
+ * transaction (and fsync) per close was the largest per-close cost (bench/README.md, storm).
+ */
 export async function recordLastSeen(deps: Pick<Deps, 'store'>, userId: number, now: number): Promise<void> {
-  await new UserRepository(deps.store.db).update(userId, { last_seen_at: now })
+  await deps.store.writer.write((trx) => new UserRepository(trx).update(userId, { last_seen_at: now }))
 }

@@ -53,11 +53,13 @@ export async function verifyAccessToken(
       payload.type !== 'access' ||
       typeof payload.user_id !== 'number' ||
       typeof payload.sid !== 'string' ||
-      payload.sub !== String(payload.user_id) ||
-      (payload.iat ?? 0) > currentDate.getTime() / 1000 + CLOCK_SKEW_SECONDS
+      payload.sub !== String(payload.user_id)
     ) {
       throw errors.unauthorized('Not an access token')
     }
+    // Issued "in the future": this node's clock stepped back (or the issuer's runs ahead). The token is
+    // genuine, so the client is told to refresh (token_expired), not signed out (unauthorized).
+    if ((payload.iat ?? 0) > currentDate.getTime() / 1000 + CLOCK_SKEW_SECONDS) throw errors.tokenExpired()
     return payload as unknown as AccessClaims
   } catch (error) {
     if (error instanceof jose.JWTExpired) throw errors.tokenExpired()

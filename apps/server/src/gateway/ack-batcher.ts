@@ -15,6 +15,11 @@ export class AckBatcher {
 
   constructor(private readonly deps: Pick<Deps, 'store' | 'bus' | 'log' | 'clock'>) {}
 
+  /** Users with acks waiting for the next batch (leak checks). */
+  get size(): number {
+    return this.pending.size
+  }
+
   add(userId: number, seq: number): void {
     this.pending.set(userId, Math.max(this.pending.get(userId) ?? 0, seq))
     this.timer ??= setTimeout(() => this.flush(), ACK_BATCH_MS)

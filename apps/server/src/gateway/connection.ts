@@ -12,6 +12,7 @@ import { sessionTopic } from '../actions/sessions.ts'
 import type { Auth } from '../auth/session-auth.ts'
 import type { Deps } from '../deps.ts'
 import { type ApiError, errors } from '../errors.ts'
+import { infrastructureError } from '../infrastructure-errors.ts'
 import { clientNetwork } from '../limits/client-network.ts'
 import { enforceLimit, userLimitKey } from '../limits/enforce.ts'
 import type { Ephemeral } from '../realtime/ephemeral.ts'
@@ -119,6 +120,11 @@ export class Connection implements DeliveryHost {
     this.closed = true
     this.socket.close(reason.code, reason.reason)
     void this.dispose()
+  }
+
+  /** The bus reconnected: read what it may have dropped from the log (Delivery.recheck). */
+  recheck(): void {
+    this.delivery?.recheck()
   }
 
   /** Heartbeat: the gateway calls this on an interval; a peer that missed a whole interval is gone. */
@@ -277,6 +283,8 @@ export class Connection implements DeliveryHost {
       this.delivery?.send(encodeReplyOk(id, data))
     } catch (error) {
       if (error instanceof Error && error.name === 'ApiError') return this.reply(id, error as ApiError)
+      const unavailable = infrastructureError(error)
+      if (unavailable) return this.refuse(id, unavailable)
       this.deps.log.error({ err: error, op: route.op, user_id: userId }, 'gateway request failed')
       this.context.frameErrors.inc({ reason: 'internal_error' })
       this.reply(id, errors.internal())

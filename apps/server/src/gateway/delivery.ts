@@ -73,6 +73,21 @@ export class Delivery {
   }
 
   /**
+   * The bus was cut off and is back (bus.ts `onReconnect`): frames published meanwhile may be lost,
+   * so read the log past the last sent, as a gap fill would, without waiting for the next live frame.
+   */
+  recheck(): void {
+    this.enqueue(async () => {
+      while (!this.host.closed) {
+        const page = await readUpdates(this.deps, this.userId, this.lastSent, CATCH_UP_PAGE)
+        if ('resync_required' in page) return this.host.close(CLOSE_CODES.serverRestart)
+        for (const update of page.updates) await this.sendRead(update)
+        if (!page.has_more) return
+      }
+    })
+  }
+
+  /**
    * Acks go to the node's batcher (applied together every ACK_BATCH_MS). Most acks cover only the
    * user's own echoes, ticks and reads; one whose range this socket knows holds no one else's message
    * is not passed on at all.

@@ -60,6 +60,24 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
       this.set(connections.size + pusherConnections.size)
     },
   })
+  // What this node keeps per socket, user or topic: each must fall back to zero once every client left
+  // (test/resilience-soak.test.ts; a soak run reads it to spot growth).
+  new Gauge({
+    name: 'parley_node_entries',
+    help: 'Entries in per-socket, per-user and per-topic state this node holds, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      const ephemeralSizes = ephemeral.sizes
+      this.set({ kind: 'sockets' }, connections.size + pusherConnections.size)
+      this.set({ kind: 'bus_topics' }, deps.bus.topicCount)
+      this.set({ kind: 'typing_indicators' }, ephemeralSizes.typing)
+      this.set({ kind: 'presence_tasks' }, ephemeralSizes.chains)
+      this.set({ kind: 'pending_ack_users' }, acks.size)
+      this.set({ kind: 'pending_per_ip' }, context.pendingPerIp.size)
+      this.set({ kind: 'sockets_per_session' }, context.perSession.size)
+    },
+  })
   const frameErrors = new Counter({
     name: 'parley_ws_errors_total',
     help: 'WebSocket frames refused or failed, by reason (a close reason, a reply error code, or internal_error)',
@@ -82,6 +100,9 @@ export async function registerGateway(app: FastifyInstance, deps: Deps, registry
     for (const connection of pusherConnections) connection.heartbeat()
   }, deps.config.wsHeartbeatMs)
   heartbeat.unref()
+  deps.bus.onReconnect(() => {
+    for (const connection of connections) connection.recheck()
+  })
   app.addHook('preClose', async () => {
     clearInterval(heartbeat)
     for (const connection of connections) connection.close(CLOSE_CODES.serverRestart)

@@ -15,6 +15,11 @@ export class SocketCounts {
     return true
   }
 
+  /** Keys holding a slot (leak checks: zero once every socket left). */
+  get size(): number {
+    return this.counts.size
+  }
+
   release(key: string): void {
     const count = (this.counts.get(key) ?? 0) - 1
     if (count > 0) this.counts.set(key, count)

@@ -15,6 +15,13 @@ export class MemoryBus implements Bus {
     }
   }
 
+  /** One process: the bus cannot be cut off. */
+  onReconnect(): void {}
+
+  get topicCount(): number {
+    return this.topics.size
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}

@@ -23,6 +23,33 @@ export class RedisBus implements Bus {
     // ioredis re-subscribes on reconnect; errors are reported by /health/detailed, not thrown here.
     this.publisher.on('error', () => {})
     this.subscriber.on('error', () => {})
+    let connectedBefore = false
+    this.subscriber.on('ready', () => {
+      if (!connectedBefore) {
+        connectedBefore = true
+        return
+      }
+      // ioredis sends the re-subscriptions right after 'ready'; a ping queued behind them answers once
+      // they are in place, so a reader re-reading the log then misses nothing published afterwards.
+      setImmediate(() => {
+        this.subscriber
+          .ping()
+          .then(() => {
+            for (const listener of this.reconnectListeners) listener()
+          })
+          .catch(() => {})
+      })
+    })
+  }
+
+  private readonly reconnectListeners: Array<() => void> = []
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener)
+  }
+
+  get topicCount(): number {
+    return this.topics.size
   }
 
   async publish(topic: string, payload: string): Promise<void> {

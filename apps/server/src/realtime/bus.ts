@@ -7,6 +7,14 @@ export interface Bus {
   publish(topic: string, payload: string): Promise<void>
   /** Subscribes this node; returns an unsubscribe function. Many local handlers may share a topic. */
   subscribe(topic: string, handler: (payload: string) => void): Promise<() => Promise<void>>
+  /**
+   * Calls `listener` each time the bus connection was lost and is back with every subscription in
+   * place: what was published in between may be lost, so readers re-read the log (DESIGN §3.4) rather
+   * than wait for the next live frame to reveal the gap.
+   */
+  onReconnect(listener: () => void): void
+  /** Topics this node is subscribed to (leak checks: it must fall to zero when every socket left). */
+  readonly topicCount: number
   /** Round-trip check for /health/detailed. */
   ping(): Promise<void>
   close(): Promise<void>

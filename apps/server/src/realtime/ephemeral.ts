@@ -44,11 +44,16 @@ export interface EphemeralRules {
 export class Ephemeral {
   private readonly typingStates = new Map<string, TypingState>()
   private readonly chains = new Map<string, Promise<void>>()
+  private readonly upkeep: NodeJS.Timeout
+  private maintaining = false
 
   constructor(
     private readonly deps: EphemeralDeps,
     private readonly rules: EphemeralRules,
-  ) {}
+  ) {
+    this.upkeep = setInterval(() => void this.maintain(), Math.floor(deps.config.presenceLeaseMs / 3))
+    this.upkeep.unref()
+  }
 
   // ── presence ──────────────────────────────────────────────────────────────────────────────────
 
@@ -68,14 +73,43 @@ export class Ephemeral {
   /** A socket closed: the user's last anywhere stores last seen and announces `presence:offline`. */
   disconnected(userId: number, connectionId: string): Promise<void> {
     return this.serial(`presence:${userId}`, async () => {
-      if (!(await this.deps.presence.disconnect(userId, connectionId))) return
-      const now = this.deps.clock.now()
-      await this.rules.recordLastSeen(userId, now)
-      await this.announce(userId, {
-        type: 'presence:offline',
-        data: { user_id: userId, last_seen_at: new Date(now).toISOString() },
-      })
+      if (await this.deps.presence.disconnect(userId, connectionId)) await this.wentOffline(userId)
     })
+  }
+
+  private async wentOffline(userId: number): Promise<void> {
+    const now = this.deps.clock.now()
+    await this.rules.recordLastSeen(userId, now)
+    await this.announce(userId, {
+      type: 'presence:offline',
+      data: { user_id: userId, last_seen_at: new Date(now).toISOString() },
+    })
+  }
+
+  /**
+   * Presence upkeep (presence.ts `maintain`): the users of a node that died go offline, announced once
+   * by whichever node claimed it; when this node's own registrations were lost (Redis restarted, or
+   * this node was frozen past its lease and its users were announced offline) its open sockets register
+   * again, and a user who thereby comes back is announced online. Errors (Redis away) wait for the next
+   * round.
+   */
+  async maintain(): Promise<void> {
+    if (this.maintaining) return
+    this.maintaining = true
+    try {
+      const { offline, unregistered } = await this.deps.presence.maintain()
+      for (const userId of offline) void this.serial(`presence:${userId}`, () => this.wentOffline(userId))
+      for (const { userId, connectionId } of unregistered) {
+        void this.serial(`presence:${userId}`, async () => {
+          const count = await this.deps.presence.restore(userId, connectionId)
+          if (count === 1) await this.announce(userId, { type: 'presence:online', data: { user_id: userId } })
+        })
+      }
+    } catch (error) {
+      this.deps.log.warn({ err: error }, 'presence upkeep failed')
+    } finally {
+      this.maintaining = false
+    }
   }
 
   /** Sends a presence event to the online users who may see `userId`'s last seen (the rule: actions/presence.ts). */
@@ -153,6 +187,11 @@ export class Ephemeral {
     )
   }
 
+  /** Per-key state this node holds (leak checks: all zero once every socket left and work settled). */
+  get sizes(): { typing: number; chains: number } {
+    return { typing: this.typingStates.size, chains: this.chains.size }
+  }
+
   /** Resolves when every queued presence/typing task has run (node shutdown, before the store closes). */
   async idle(): Promise<void> {
     while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
@@ -160,6 +199,7 @@ export class Ephemeral {
 
   /** Drops every indicator without announcing (node shutdown). */
   close(): void {
+    clearInterval(this.upkeep)
     for (const state of this.typingStates.values()) if (state.timer) clearTimeout(state.timer)
     this.typingStates.clear()
   }

@@ -1,4 +1,4 @@
-import type { Presence } from './presence.ts'
+import type { Presence, PresenceUpkeep } from './presence.ts'
 
 /** The embedded presence: one process holds every socket, so a set of connection ids per user. */
 export class MemoryPresence implements Presence {
@@ -24,6 +24,20 @@ export class MemoryPresence implements Presence {
 
   async onlineOf(userIds: readonly number[]): Promise<Set<number>> {
     return new Set(userIds.filter((id) => this.connections.has(id)))
+  }
+
+  /** One process holds every socket: no other node can die holding some. */
+  async maintain(): Promise<PresenceUpkeep> {
+    return { offline: [], unregistered: [] }
+  }
+
+  async restore(userId: number, connectionId: string): Promise<number> {
+    return this.connections.get(userId)?.has(connectionId) ? (this.connections.get(userId)?.size ?? 0) : 0
+  }
+
+  /** Sockets counted, for the leak checks of the soak test. */
+  get size(): number {
+    return this.connections.size
   }
 
   async close(): Promise<void> {

@@ -84,7 +84,18 @@ function withStatementCache(database: SqliteDatabase.Database) {
 }
 
 export function openPostgres(connectionString: string, options: { maxConnections?: number } = {}): Store {
+  // No connectionTimeoutMillis: it also bounds the wait for a free pooled connection, and under a
+  // reconnect storm that wait is long but harmless (test/resilience-storm.test.ts answered 503s with 5 s).
   const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 20 })
+  // An idle pooled connection whose server went away (PostgreSQL restarted) emits 'error' on the pool;
+  // unheard, that would end the process. The pool drops that connection and opens a new one when needed.
+  pool.on('error', () => {})
+  // The same for a connection checked out by a transaction that is between two queries: its error event
+  // would otherwise be unheard (a PostgreSQL restart ended the process, found by
+  // test/resilience-postgres.test.ts). Its next query fails (→ 503) and the pool discards it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', writer: transactionWriter(db), close: () => db.destroy() }
 }

@@ -51,22 +51,32 @@ export class GroupCommitWriter implements Writer {
         await new Promise((resolve) => setTimeout(resolve, COMMIT_WINDOW_MS))
         const batch = this.queue.splice(0, MAX_BATCH)
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = []
+        // A controlled transaction, not `transaction().execute()`: SQLite ends the transaction itself on
+        // some failures (SQLITE_FULL, SQLITE_IOERR), and Kysely's automatic rollback would then fail with
+        // "no transaction is active" and hide the cause (a full disk answered 500, not 507).
+        const trx = await this.db.startTransaction().execute()
         try {
-          await this.db.transaction().execute(async (trx) => {
-            for (const job of batch) {
-              await sql`savepoint unit`.execute(trx)
-              try {
-                const value = await job.work(trx)
-                await sql`release savepoint unit`.execute(trx)
-                outcomes.push({ ok: true, value })
-              } catch (error) {
-                await sql`rollback to savepoint unit`.execute(trx)
-                await sql`release savepoint unit`.execute(trx)
-                outcomes.push({ ok: false, error })
-              }
+          for (const job of batch) {
+            await sql`savepoint unit`.execute(trx)
+            try {
+              const value = await job.work(trx)
+              await sql`release savepoint unit`.execute(trx)
+              outcomes.push({ ok: true, value })
+            } catch (error) {
+              // When the savepoint is gone, so is the whole transaction: the batch fails with this cause.
+              await sql`rollback to savepoint unit`.execute(trx).catch(() => {
+                throw error
+              })
+              await sql`release savepoint unit`.execute(trx)
+              outcomes.push({ ok: false, error })
             }
-          })
+          }
+          await trx.commit().execute()
         } catch (error) {
+          await trx
+            .rollback()
+            .execute()
+            .catch(() => {})
           for (const job of batch) job.reject(error)
           continue
         }

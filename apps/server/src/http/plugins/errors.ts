@@ -4,6 +4,7 @@ import { ERROR_CODES } from '@parley/protocol'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay from 'find-my-way'
 import { ApiError, errors } from '../../errors.ts'
+import { infrastructureError } from '../../infrastructure-errors.ts'
 import { validationDetails } from '../../validation.ts'
 import type { App } from '../types.ts'
 
@@ -77,7 +78,7 @@ export function toApiError(
       return errors.badRequest('A path parameter is too long', 414)
   }
   const status = fastifyError.statusCode
-  if (typeof status !== 'number' || status < 400 || status >= 500) return null
+  if (typeof status !== 'number' || status < 400 || status >= 500) return infrastructureError(error)
   // Errors of the body parsers (JSON syntax, prototype keys, content length) carry a 400.
   if (status === 400 && (fastifyError.code?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError)) {
     return errors.invalidBody()
@@ -138,6 +139,9 @@ export function registerErrorHandling(
   app.setErrorHandler((error, request, reply) => {
     const known = toApiError(error as FastifyError, contextOf(request))
     if (!known) request.log.error({ err: error, req_id: request.id }, 'unhandled error')
+    else if (!(error instanceof ApiError) && known.status >= 503) {
+      request.log.warn({ err: error, req_id: request.id, code: known.code }, 'dependency unavailable')
+    }
     return send(request, reply, known ?? errors.internal())
   })
 
