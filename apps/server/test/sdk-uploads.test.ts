@@ -70,9 +70,12 @@ describe.each(MODES)('SDK uploads (%s)', (mode) => {
     const client = clientWith(puts)
     const jpeg = await noisyJpeg()
     const events: UploadProgress[] = []
-    const attachment = await client.media.upload(new File([new Uint8Array(jpeg)], 'photo.jpg', { type: 'image/jpeg' }), {
-      onProgress: (event) => events.push(event),
-    })
+    const attachment = await client.media.upload(
+      new File([new Uint8Array(jpeg)], 'photo.jpg', { type: 'image/jpeg' }),
+      {
+        onProgress: (event) => events.push(event),
+      },
+    )
     expect(attachment).toMatchObject({ state: 'ready', kind: 'image', mime_type: 'image/jpeg' })
     expect(attachment.file_name).toBe('photo.jpg')
     expect(puts).toEqual([{ part: null, bytes: jpeg.length }])
