@@ -1,6 +1,6 @@
 import { holdIdleConnections } from './idle.ts'
 import { LoadDriver, type Phase, workload } from './load.ts'
-import { describeMedia, type MediaRun, makeImages, startUploaders } from './media.ts'
+import { describeMedia, largeVideo, type MediaRun, makeImages, startUploaders } from './media.ts'
 import { type BenchOptions, rateAt } from './options.ts'
 import { type BenchUser, closeAll, connectAll, createGroups, openPairs, seedUsers } from './population.ts'
 import {
@@ -143,10 +143,16 @@ async function driveMedia(
     user: chat.members[0] as BenchUser,
     chatId: chat.id,
   }))
+  // Made before the window, so building it does not stall the bench's own sending; uploaded by a
+  // user who is not an image uploader.
+  const large =
+    options.largeUploadMb > 0
+      ? { user: direct[0]?.members[1] as BenchUser, video: largeVideo(options.largeUploadMb) }
+      : null
   log(
     `text with ${uploaders.length} uploaders${options.largeUploadMb ? ` and a ${options.largeUploadMb} MB video` : ''}:`,
   )
-  const load = startUploaders(uploaders, images, options.largeUploadMb)
+  const load = startUploaders(uploaders, images, large)
   let withMedia: StepResult
   try {
     withMedia = await step()

@@ -77,13 +77,13 @@ const codeOf = (error: unknown) => (error as { code?: string }).code ?? (error a
 
 /**
  * Closed-loop uploaders: each sends an image through the SDK upload client (sign → PUT → complete),
- * then an image message holding it, and starts the next, until `stop()`; one of them first sends
- * the large video when asked. Answers the figures when stopped.
+ * then an image message holding it, and starts the next, until `stop()`; meanwhile another user
+ * uploads `large` (if given) once. `stop()` waits for the uploads in flight and answers the figures.
  */
 export function startUploaders(
   uploaders: Array<{ user: BenchUser; chatId: number }>,
   images: Buffer[],
-  largeMegabytes: number,
+  large: { user: BenchUser; video: Blob } | null,
 ): { stop(): Promise<MediaResult> } {
   let running = true
   const started = nowMs()
@@ -92,20 +92,19 @@ export function startUploaders(
   let ready = 0
   let bytes = 0
   let messages = 0
-  let large: MediaResult['large_upload'] = null
+  let largeResult: MediaResult['large_upload'] = null
   const blobs = images.map((image) => new Blob([new Uint8Array(image)], { type: 'image/jpeg' }))
-  const lane = async ({ user, chatId }: { user: BenchUser; chatId: number }, index: number) => {
-    if (index === 0 && largeMegabytes > 0) {
-      const video = largeVideo(largeMegabytes)
-      const t0 = nowMs()
-      try {
-        const attachment = await user.rest.media.upload(video, { kind: 'video', filename: 'large.mp4' })
-        large = { bytes: video.size, ms: round(nowMs() - t0), state: attachment.state }
-      } catch (error) {
-        count(errors, `large:${codeOf(error)}`)
-        large = { bytes: video.size, ms: round(nowMs() - t0), state: `error ${codeOf(error)}` }
-      }
+  const largeLane = async ({ user, video }: { user: BenchUser; video: Blob }) => {
+    const t0 = nowMs()
+    try {
+      const attachment = await user.rest.media.upload(video, { kind: 'video', filename: 'large.mp4' })
+      largeResult = { bytes: video.size, ms: round(nowMs() - t0), state: attachment.state }
+    } catch (error) {
+      count(errors, `large:${codeOf(error)}`)
+      largeResult = { bytes: video.size, ms: round(nowMs() - t0), state: `error ${codeOf(error)}` }
     }
+  }
+  const lane = async ({ user, chatId }: { user: BenchUser; chatId: number }, index: number) => {
     for (let n = index; running; n++) {
       const blob = blobs[n % blobs.length] as Blob
       const t0 = nowMs()
@@ -126,24 +125,23 @@ export function startUploaders(
       }
     }
   }
-  const lanes = Promise.all(uploaders.map(lane))
+  const lanes = Promise.all([...(large ? [largeLane(large)] : []), ...uploaders.map(lane)])
   return {
     async stop() {
       running = false
       const seconds = (nowMs() - started) / 1000
-      const result: MediaResult = {
+      // Uploads in flight finish (images: uncounted) so the server is left quiet; the large one counts.
+      await lanes
+      return {
         uploaders: uploaders.length,
         images_ready: ready,
         images_per_s: round(ready / seconds),
         image_bytes_avg: ready === 0 ? 0 : Math.round(bytes / ready),
         upload_to_ready_ms: readyTimes.summary(),
         image_messages_sent: messages,
-        large_upload: large,
+        large_upload: largeResult,
         errors: Object.fromEntries(errors),
       }
-      // The uploads in flight finish (uncounted) so the server is left quiet.
-      await lanes
-      return result
     },
   }
 }

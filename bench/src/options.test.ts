@@ -43,7 +43,11 @@ describe('bench options', () => {
   it.each([
     [['--start', '--scenario', 'media', '--large-upload-mb', '101'], 'at most 100'],
     [['--start', '--scenario', 'media', '--users', '4', '--uploaders', '3'], 'cannot exceed half of --users'],
-    [['--start', '--scenario', 'media', '--uploaders', '0'], '--uploaders must be an integer ≥ 1'],
+    [
+      ['--start', '--scenario', 'media', '--uploaders', '0', '--large-upload-mb', '0'],
+      'needs --uploaders or',
+    ],
+    [['--start', '--scenario', 'media', '--uploaders', 'two'], '--uploaders must be an integer ≥ 0'],
     [['--start', '--scenario', 'media', '--sweep'], '--sweep does not apply'],
     [['--users', '10'], 'give either --url or --start'],
     [['--start', '--url', 'http://a'], 'give either --url or --start'],

@@ -107,7 +107,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --step-factor F      sweep rate multiplier (default ${DEFAULTS.stepFactor})
   --max-rate R         sweep ceiling (default ${DEFAULTS.maxRate})
   --preset NAME        ${Object.keys(PRESETS).join(', ')}
-  --uploaders N        media: users uploading images while the others send text (default ${DEFAULTS.uploaders})
+  --uploaders N        media: users uploading images while the others send text, 0 for none (default ${DEFAULTS.uploaders})
   --image-mp M         media: megapixels of the generated JPEGs (default ${DEFAULTS.imageMegapixels})
   --large-upload-mb M  media: one video upload of M MB (≤ 100) during the run, 0 for none (default ${DEFAULTS.largeUploadMb})
   --help`
@@ -173,7 +173,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     sweep: values.sweep ?? false,
     stepFactor: number('step-factor', values['step-factor'], base.stepFactor, 1.01, false),
     maxRate: number('max-rate', values['max-rate'], base.maxRate, 1, false),
-    uploaders: number('uploaders', values.uploaders, base.uploaders, 1, true),
+    uploaders: number('uploaders', values.uploaders, base.uploaders, 0, true),
     imageMegapixels: number('image-mp', values['image-mp'], base.imageMegapixels, 0.01, false),
     largeUploadMb: number('large-upload-mb', values['large-upload-mb'], base.largeUploadMb, 0, true),
   }
@@ -192,6 +192,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (options.sweep && options.scenario === 'idle') throw new Error('--sweep needs a messaging scenario')
   if (options.scenario === 'media') {
     if (options.sweep) throw new Error('--sweep does not apply to --scenario media')
+    if (options.uploaders === 0 && options.largeUploadMb === 0)
+      throw new Error('--scenario media needs --uploaders or --large-upload-mb above 0')
     if (options.largeUploadMb > 100)
       throw new Error('--large-upload-mb must be at most 100 (the video limit)')
     if (options.uploaders > Math.floor(options.users / 2))
