@@ -181,6 +181,7 @@ class UploadRun {
     // One failed part stops the others: their requests are aborted through this controller.
     const stop = new AbortController()
     const onAbort = () => stop.abort(this.signal.reason)
+    if (this.signal.aborted) onAbort()
     this.signal.addEventListener('abort', onAbort, { once: true })
     const urls = new Map<number, Promise<string | undefined>>()
     const urlOf = (partNumber: number) => {
@@ -342,7 +343,8 @@ function putError(status: number, text: string): PutResult {
   return {
     ok: false,
     error: new ApiRequestError(status, code, message, details),
-    retryable: status === 0 || status === 403 || status === 408 || status === 429 || status >= 500,
+    // A full store (507) or a method the store lacks (501) will not change by trying again soon.
+    retryable: [0, 403, 408, 429].includes(status) || (status >= 500 && status !== 501 && status !== 507),
     // Both stores answer an expired or bad signature with 403.
     expired: status === 403,
   }
