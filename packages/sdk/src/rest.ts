@@ -95,7 +95,8 @@ export class RestClient {
   constructor(options: RestClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, '')
     this.accessToken = options.accessToken ?? null
-    this.fetchImpl = options.fetch ?? fetch
+    // Bound: browsers refuse a fetch called as a method of another object ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
   }
 
   /**
