@@ -1,7 +1,8 @@
 import { holdIdleConnections } from './idle.ts'
 import { LoadDriver, type Phase, workload } from './load.ts'
+import { describeMedia, largeVideo, type MediaRun, makeImages, startUploaders } from './media.ts'
 import { type BenchOptions, rateAt } from './options.ts'
-import { closeAll, connectAll, createGroups, openPairs, seedUsers } from './population.ts'
+import { type BenchUser, closeAll, connectAll, createGroups, openPairs, seedUsers } from './population.ts'
 import {
   context,
   describeIdle,
@@ -31,6 +32,7 @@ export type BenchResult = RunContext &
     | { kind: 'sweep'; best_rate: number | null; best: StepResult | null; steps: StepResult[] }
     | { kind: 'idle'; result: IdleResult }
     | { kind: 'storm'; result: StormResult }
+    | ({ kind: 'media' } & MediaRun)
   )
 
 /** Runs the bench described by `options` from start to end, and answers the JSON summary. */
@@ -55,7 +57,10 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       return { ...ctx, kind: 'idle', result }
     }
     const direct = options.scenario === 'group' ? [] : await openPairs(users)
-    const groups = options.scenario === 'direct' ? [] : await createGroups(users, options.groupSize)
+    const groups =
+      options.scenario === 'group' || options.scenario === 'mixed'
+        ? await createGroups(users, options.groupSize)
+        : []
     log(
       `opened ${direct.length} private chats and ${groups.length} groups; connecting ${users.length} devices…`,
     )
@@ -65,6 +70,8 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     await connectAll(users, driver.hooks)
     log(`${users.length} devices connected`)
     try {
+      if (options.scenario === 'media')
+        return { ...ctx, ...(await driveMedia(options, urls, driver, direct, log)) }
       return await drive(options, ctx, urls, driver, users.length, log)
     } finally {
       closeAll(users)
@@ -121,6 +128,51 @@ async function drive(
     `\nsweep (${options.scenario}, ${userCount} users): highest rate holding delivered ≥ 99.9 % and p99 < 100 ms: ${best ? `${best.target_rate} msg/s` : 'none'}`,
   )
   return { ...ctx, kind: 'sweep', best_rate: best?.target_rate ?? null, best, steps }
+}
+
+/**
+ * Media: a text-only window, then the same text rate with uploaders sending images (and one large
+ * video) through the SDK: the text latency of both windows shows what media costs the other users.
+ */
+async function driveMedia(
+  options: BenchOptions,
+  urls: string[],
+  driver: LoadDriver,
+  direct: Array<{ id: number; members: BenchUser[] }>,
+  log: Log,
+): Promise<{ kind: 'media' } & MediaRun> {
+  log(`generating 4 JPEGs of ${options.imageMegapixels} MP…`)
+  const images = await makeImages(4, options.imageMegapixels)
+  const step = () => measureStep({ ...options, spikeRate: 0 }, urls, driver, direct.length * 2, log)
+  log('text only:')
+  const textOnly = await step()
+  const uploaders = direct.slice(0, options.uploaders).map((chat) => ({
+    user: chat.members[0] as BenchUser,
+    chatId: chat.id,
+  }))
+  // Made before the window, so building it does not stall the bench's own sending; uploaded by a
+  // user who is not an image uploader.
+  const large =
+    options.largeUploadMb > 0
+      ? { user: direct[0]?.members[1] as BenchUser, video: largeVideo(options.largeUploadMb) }
+      : null
+  log(
+    `text with ${uploaders.length} uploaders${options.largeUploadMb ? ` and a ${options.largeUploadMb} MB video` : ''}:`,
+  )
+  const load = startUploaders(uploaders, images, large)
+  let withMedia: StepResult
+  try {
+    withMedia = await step()
+  } catch (error) {
+    await load.stop()
+    throw error
+  }
+  const media = await load.stop()
+  const run: MediaRun = { text_only: textOnly, with_media: withMedia, media }
+  log(`
+media: ${options.users} users
+${describeMedia(run)}`)
+  return { kind: 'media', ...run }
 }
 
 /** A warm-up, then a measured window, then a drain; answers the measured window's figures. */

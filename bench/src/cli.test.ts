@@ -122,6 +122,33 @@ describe('npm run bench', { timeout: 150_000 }, () => {
     expect(result.result.server_rss_bytes_after).toBeGreaterThan(0)
   })
 
+  it('runs the media scenario: images through the SDK next to text, text latency with and without', async () => {
+    const { code, result, stderr } = await bench([
+      ...SMALL,
+      '--scenario',
+      'media',
+      '--rate',
+      '10',
+      '--uploaders',
+      '1',
+      '--image-mp',
+      '0.3',
+      '--large-upload-mb',
+      '8',
+    ])
+    expect(code, stderr).toBe(0)
+    if (result?.kind !== 'media') throw new Error(`not a media result: ${JSON.stringify(result)}`)
+    expect(result.text_only.sent).toBe(15)
+    expect(result.text_only.delivered).toBe(15)
+    expect(result.with_media.delivered).toBe(result.with_media.sent)
+    expect(result.media.errors).toEqual({})
+    expect(result.media.images_ready).toBeGreaterThan(0)
+    expect(result.media.image_messages_sent).toBe(result.media.images_ready)
+    expect(result.media.upload_to_ready_ms.count).toBe(result.media.images_ready)
+    expect(result.media.large_upload).toMatchObject({ bytes: 8 * 1024 * 1024, state: 'ready' })
+    expect(stderr).toContain('upload → ready ms')
+  })
+
   it('refuses bad options with a readable message and exit code 2', async () => {
     const { code, stderr } = await bench(['--start', '--rate', 'fast'])
     expect(code).toBe(2)

@@ -19,7 +19,36 @@ describe('bench options', () => {
     expect(options).toMatchObject({ urls: ['http://a:1', 'http://b:2'], start: false })
   })
 
+  it('reads the media scenario options', () => {
+    expect(parseOptions(['--start', '--scenario', 'media', '--users', '10'])).toMatchObject({
+      scenario: 'media',
+      uploaders: 4,
+      imageMegapixels: 3,
+      largeUploadMb: 100,
+    })
+    const options = parseOptions([
+      '--start',
+      '--scenario',
+      'media',
+      '--uploaders',
+      '2',
+      '--image-mp',
+      '0.5',
+      '--large-upload-mb',
+      '0',
+    ])
+    expect(options).toMatchObject({ uploaders: 2, imageMegapixels: 0.5, largeUploadMb: 0 })
+  })
+
   it.each([
+    [['--start', '--scenario', 'media', '--large-upload-mb', '101'], 'at most 100'],
+    [['--start', '--scenario', 'media', '--users', '4', '--uploaders', '3'], 'cannot exceed half of --users'],
+    [
+      ['--start', '--scenario', 'media', '--uploaders', '0', '--large-upload-mb', '0'],
+      'needs --uploaders or',
+    ],
+    [['--start', '--scenario', 'media', '--uploaders', 'two'], '--uploaders must be an integer ≥ 0'],
+    [['--start', '--scenario', 'media', '--sweep'], '--sweep does not apply'],
     [['--users', '10'], 'give either --url or --start'],
     [['--start', '--url', 'http://a'], 'give either --url or --start'],
     [['--url', 'http://a'], '--url needs --admin-token'],

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 
-export type Scenario = 'direct' | 'group' | 'idle' | 'mixed' | 'storm'
-const SCENARIOS: readonly Scenario[] = ['direct', 'group', 'idle', 'mixed', 'storm']
+export type Scenario = 'direct' | 'group' | 'idle' | 'mixed' | 'storm' | 'media'
+const SCENARIOS: readonly Scenario[] = ['direct', 'group', 'idle', 'mixed', 'storm', 'media']
 
 export interface BenchOptions {
   /** Servers to load; users are spread over them round-robin (cluster mode when more than one). */
@@ -35,6 +35,12 @@ export interface BenchOptions {
   spikePeriod: number
   spikeSeconds: number
   preset: string | null
+  /** media: users uploading images (closed loop) next to the text senders. */
+  uploaders: number
+  /** media: megapixels of the generated JPEGs. */
+  imageMegapixels: number
+  /** media: one video upload of this many MB during the media window (0 = none). */
+  largeUploadMb: number
 }
 
 export const DEFAULTS: BenchOptions = {
@@ -57,6 +63,9 @@ export const DEFAULTS: BenchOptions = {
   spikePeriod: 15,
   spikeSeconds: 5,
   preset: null,
+  uploaders: 4,
+  imageMegapixels: 3,
+  largeUploadMb: 100,
 }
 
 /** Named scenarios; options given on the command line override them. */
@@ -89,7 +98,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --redis-url URL      with --start: Redis for the bus, presence and limits
   --admin-token T      the server's PARLEY_ADMIN_TOKEN (default: $PARLEY_ADMIN_TOKEN; generated with --start)
   --users N            users, seeded through the admin API, every one connected (default ${DEFAULTS.users})
-  --scenario S         direct | group | idle | mixed | storm (default ${DEFAULTS.scenario});
+  --scenario S         direct | group | idle | mixed | storm | media (default ${DEFAULTS.scenario});
                        storm: all sockets connect at once, all drop, all reconnect at once with their
                        cursors while --rate messages are sent; --duration is the ready deadline
   --rate R             messages per second, open loop (default ${DEFAULTS.rate})
@@ -100,6 +109,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --step-factor F      sweep rate multiplier (default ${DEFAULTS.stepFactor})
   --max-rate R         sweep ceiling (default ${DEFAULTS.maxRate})
   --preset NAME        ${Object.keys(PRESETS).join(', ')}
+  --uploaders N        media: users uploading images while the others send text, 0 for none (default ${DEFAULTS.uploaders})
+  --image-mp M         media: megapixels of the generated JPEGs (default ${DEFAULTS.imageMegapixels})
+  --large-upload-mb M  media: one video upload of M MB (≤ 100) during the run, 0 for none (default ${DEFAULTS.largeUploadMb})
   --help`
 
 /** Parses argv; throws an Error with a readable message on bad input. */
@@ -124,6 +136,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'step-factor': { type: 'string' },
       'max-rate': { type: 'string' },
       preset: { type: 'string' },
+      uploaders: { type: 'string' },
+      'image-mp': { type: 'string' },
+      'large-upload-mb': { type: 'string' },
       help: { type: 'boolean' },
     },
   })
@@ -160,6 +175,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     sweep: values.sweep ?? false,
     stepFactor: number('step-factor', values['step-factor'], base.stepFactor, 1.01, false),
     maxRate: number('max-rate', values['max-rate'], base.maxRate, 1, false),
+    uploaders: number('uploaders', values.uploaders, base.uploaders, 0, true),
+    imageMegapixels: number('image-mp', values['image-mp'], base.imageMegapixels, 0.01, false),
+    largeUploadMb: number('large-upload-mb', values['large-upload-mb'], base.largeUploadMb, 0, true),
   }
   if (options.start === options.urls.length > 0) throw new Error('give either --url or --start')
   if (!options.start && !options.adminToken) {
@@ -175,6 +193,15 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   }
   if (options.sweep && (options.scenario === 'idle' || options.scenario === 'storm'))
     throw new Error('--sweep needs a messaging scenario')
+  if (options.scenario === 'media') {
+    if (options.sweep) throw new Error('--sweep does not apply to --scenario media')
+    if (options.uploaders === 0 && options.largeUploadMb === 0)
+      throw new Error('--scenario media needs --uploaders or --large-upload-mb above 0')
+    if (options.largeUploadMb > 100)
+      throw new Error('--large-upload-mb must be at most 100 (the video limit)')
+    if (options.uploaders > Math.floor(options.users / 2))
+      throw new Error(`--uploaders (${options.uploaders}) cannot exceed half of --users (${options.users})`)
+  }
   return options
 }
 

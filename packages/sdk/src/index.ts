@@ -1,2 +1,3 @@
 export * from './rest.ts'
 export * from './socket.ts'
+export * from './uploads.ts'

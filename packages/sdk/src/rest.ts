@@ -39,6 +39,7 @@ import type {
   UpdateProfileBody,
   VerifyOtpBody,
 } from '@parley/protocol'
+import { UploadClient, type UploadOptions } from './uploads.ts'
 
 /** An answer from the API that was not a success; `code` is one of the protocol's error codes. */
 export class ApiRequestError extends Error {
@@ -65,6 +66,8 @@ export interface RequestOptions {
   headers?: Record<string, string>
   /** Overrides the client's access token for this call (e.g. a refresh token). */
   token?: string | null
+  /** Aborts the request. */
+  signal?: AbortSignal | undefined
 }
 
 export interface RestClientOptions {
@@ -92,7 +95,8 @@ export class RestClient {
   constructor(options: RestClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, '')
     this.accessToken = options.accessToken ?? null
-    this.fetchImpl = options.fetch ?? fetch
+    // Bound: browsers refuse a fetch called as a method of another object ("Illegal invocation").
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
   }
 
   /**
@@ -110,12 +114,14 @@ export class RestClient {
     const token = options.token === undefined ? this.accessToken : options.token
     const headers: Record<string, string> = { ...options.headers }
     if (token) headers.authorization = `Bearer ${token}`
-    let body: string | undefined
-    if (options.body !== undefined) {
+    let body: string | FormData | undefined
+    // Multipart (files): fetch writes the boundary into the content type itself.
+    if (options.body instanceof FormData) body = options.body
+    else if (options.body !== undefined) {
       headers['content-type'] ??= 'application/json'
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
     }
-    const response = await this.fetchImpl(url, { method, headers, body })
+    const response = await this.fetchImpl(url, { method, headers, body, signal: options.signal })
     const text = await response.text()
     let parsed: unknown = text
     if ((response.headers.get('content-type') ?? '').includes('json') && text.length > 0)
@@ -208,6 +214,50 @@ export class RestClient {
         users: PublicUser[]
         pagination: { next_cursor: string | null; has_more: boolean }
       }>('GET', '/api/users/search', { query: { q, ...options } }),
+    /**
+     * Sets your profile photo (multipart, seed 002); answers its `avatar_url`.
+     * @example `const { avatar_url } = await client.users.setAvatar(file)`
+     */
+    setAvatar: (file: Blob, filename = 'avatar') =>
+      this.call<{ success: true; avatar_url: string }>('POST', '/api/user/avatar', {
+        body: formWith('avatar', file, filename),
+      }),
+    /** @example `await client.users.removeAvatar()` */
+    removeAvatar: () => this.call<{ success: true; avatar_url: null }>('DELETE', '/api/user/avatar'),
+  }
+
+  readonly media = {
+    /**
+     * Uploads a File or Blob (sign → PUT or parts in parallel → complete) and answers the ready
+     * attachment; rejects with the coded ApiRequestError (415, 413, 422…) or the signal's reason.
+     * @example
+     * ```ts
+     * const attachment = await client.media.upload(file, { onProgress: ({ loaded, total }) => show(loaded / total) })
+     * await client.messages.send(chatId, { message_type: 'image', attachment_ids: [attachment.id] })
+     * ```
+     */
+    upload: (file: Blob, options: UploadOptions = {}) => this.uploadClient().upload(file, options),
+    /**
+     * Sends only the parts an earlier upload (cancelled, or cut off) is missing, then completes it.
+     * @example `const attachment = await client.media.resumeUpload(savedId, file, { onProgress })`
+     */
+    resumeUpload: (attachmentId: number, file: Blob, options: UploadOptions = {}) =>
+      this.uploadClient().resumeUpload(attachmentId, file, options),
+    /**
+     * Sets the `parley_media` cookie (browsers), so `<img src="/api/media/…">` loads without a header.
+     * @example `await client.media.cookie()`
+     */
+    cookie: () => this.call<{ success: true }>('POST', '/api/media/cookie'),
+  }
+
+  private uploads: UploadClient | null = null
+  private uploadClient(): UploadClient {
+    this.uploads ??= new UploadClient({
+      call: <T>(method: string, path: string, options?: RequestOptions) =>
+        this.call<T>(method, path, options),
+      fetchImpl: this.fetchImpl,
+    })
+    return this.uploads
   }
 
   readonly contacts = {
@@ -275,6 +325,11 @@ export class RestClient {
     /** @example `await client.groups.leave(7)` */
     leave: (groupId: number) =>
       this.call<{ success: true; message?: string }>('POST', `/api/groups/${groupId}/leave`),
+    /** Sets the group's photo (admins; multipart). @example `const { group } = await client.groups.setAvatar(7, file)` */
+    setAvatar: (groupId: number, file: Blob, filename = 'avatar') =>
+      this.call<{ success: true; group: Group }>('PUT', `/api/groups/${groupId}/avatar`, {
+        body: formWith('avatar', file, filename),
+      }),
     /** Makes a member an admin (admins). @example `await client.groups.promote(7, 42)` */
     promote: (groupId: number, userId: number) =>
       this.call<MemberRoleResponse>('PUT', `/api/groups/${groupId}/admins/${userId}`),
@@ -440,4 +495,15 @@ export class RestClient {
     this.accessToken = answer.tokens.access_token
     return answer
   }
+}
+
+/** A multipart body with one file; a File keeps its own name. */
+function formWith(field: string, file: Blob, filename: string): FormData {
+  const form = new FormData()
+  form.append(
+    field,
+    file,
+    'name' in file && typeof file.name === 'string' && file.name ? file.name : filename,
+  )
+  return form
 }

@@ -221,15 +221,13 @@ export class DiskBlobStore implements BlobStore {
     const temporary = `${target}.${crypto.randomBytes(6).toString('hex')}.part`
     try {
       await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
-      const out = fs.createWriteStream(temporary, { mode: 0o600, flags: 'wx' })
-      for (const part of parts) {
-        await pipeline(fs.createReadStream(path.join(dir, String(part.partNumber).padStart(5, '0'))), out, {
-          end: false,
-        })
+      // One pipeline over every part in order: a pipeline per part into one stream would add a set of
+      // listeners to it per part (MaxListenersExceededWarning past ten parts).
+      const partFiles = parts.map((part) => path.join(dir, String(part.partNumber).padStart(5, '0')))
+      async function* concatenated() {
+        for (const file of partFiles) yield* fs.createReadStream(file)
       }
-      await new Promise<void>((resolve, reject) =>
-        out.end((error?: Error | null) => (error ? reject(error) : resolve())),
-      )
+      await pipeline(concatenated, fs.createWriteStream(temporary, { mode: 0o600, flags: 'wx' }))
       await fs.promises.rename(temporary, target)
     } catch (error) {
       await fs.promises.rm(temporary, { force: true })
