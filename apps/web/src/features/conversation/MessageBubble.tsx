@@ -5,6 +5,7 @@ import { type Outgoing, statusOf } from '../../client/store.ts'
 import { strings } from '../../strings.ts'
 import { formatTime } from '../../ui/format.ts'
 import { LinkifiedText } from '../../ui/LinkifiedText.tsx'
+import { systemText } from '../../ui/system-text.ts'
 import { summary } from '../chats/ChatList.tsx'
 import { MessageMenu } from './MessageMenu.tsx'
 import { senderName, snippet } from './message-text.ts'
@@ -31,6 +32,8 @@ export const MessageBubble = memo(function MessageBubble({
   handlers: MessageHandlers
 }) {
   const meId = useStore((state) => state.me?.id ?? 0)
+  // System messages name people by id: re-word them when a name arrives (a member who has left).
+  const people = useStore((state) => state.people)
   const status = useStore((state) => statusOf(state, message))
   const [menuOpen, setMenuOpen] = useState(false)
   const trigger = useRef<HTMLButtonElement>(null)
@@ -50,7 +53,7 @@ export const MessageBubble = memo(function MessageBubble({
   if (message.message_type === 'system') {
     return (
       <div className="system-message muted">
-        <span>{summary(message)}</span>
+        <span>{systemText(message, people, meId)}</span>
       </div>
     )
   }
