@@ -1,6 +1,8 @@
 import type { Update } from '@parley/protocol'
+import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPhoneUser, createUser, type TestUser } from './helpers/factories.ts'
+import { request } from './helpers/media.ts'
 import { image, pdf, postForm } from './helpers/media-messages.ts'
 import { syncAll } from './helpers/messaging.ts'
 import { MODES, NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.ts'
@@ -36,6 +38,19 @@ describe.each(MODES)('avatars (%s)', (mode) => {
     const url = await uploadAvatar(ada)
     expect((await ada.client.users.profile()).avatar_url).toBe(url)
     expect((await bob.client.users.get(ada.id)).user.avatar_url).toBe(url)
+    // Each size the clients may ask for is stored (the pipeline ran with purpose 'avatar') and served.
+    for (const size of [150, 300, 600]) {
+      const sized = url.replace(/avatar_300$/, `avatar_${size}`)
+      const redirect = await request(`${server.url}${sized}`, {
+        headers: { authorization: `Bearer ${token(bob)}` },
+      })
+      expect(redirect.status, sized).toBe(302)
+      const served = await request(String(redirect.headers.location))
+      expect(served.status).toBe(200)
+      const { width, height } = await sharp(served.body).metadata()
+      // Square, at exactly the size named (a list cell or profile header lays it out without scaling).
+      expect([width, height]).toEqual([size, size])
+    }
     const { chat } = await ada.client.chats.open(bob.id)
     const { message } = await ada.client.messages.send(chat.id, { message_type: 'text', content: 'hi' })
     expect(message.sender?.avatar_url).toBe(url)

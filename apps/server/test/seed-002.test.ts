@@ -901,7 +901,8 @@ describe.each(MODES)('seed 002 multipart examples, as written (%s)', (mode) => {
     const message = body.message as Message
     expect(message.sender_id).toBe(john.id)
     expect(message.media_url).toBe(`/api/media/${message.attachments[0]?.id}`)
-    expect(message.thumbnail_url).toBe(message.attachments[0]?.thumbnail_url)
+    expect(message.thumbnail_url).toBe(`/api/media/${message.attachments[0]?.id}/thumbnail`)
+    expect(message.attachments[0]?.thumbnail_url).toBe(message.thumbnail_url)
     expect(message.media_size).toBe(message.attachments[0]?.size)
   })
 

@@ -36,7 +36,10 @@ export async function mediaHousekeeping(
         new AttachmentRepository(trx).removeIfUnreferenced(row.id, unattachedBefore),
       )
       if (!removed) continue
-      const variants = Object.values(variantsOf(row)).flatMap((variant) => (variant ? [variant] : []))
+      // The `original` variant lives under storage_key itself: counted once, as row.size.
+      const variants = Object.values(variantsOf(row)).flatMap((variant) =>
+        variant && variant.key !== row.storage_key ? [variant] : [],
+      )
       try {
         if (row.upload_id !== null) await deps.blobs.abortMultipart(incomingKey(row), row.upload_id)
         await deps.blobs.delete([

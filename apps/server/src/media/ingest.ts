@@ -8,6 +8,7 @@ import type { Deps } from '../deps.ts'
 import { ApiError, errors } from '../errors.ts'
 import { AttachmentRepository } from '../store/attachment.repository.ts'
 import type { AttachmentRow } from '../store/schema.ts'
+import { safeFileName } from './processing/file-name.ts'
 import { StorageFull } from './storage/blob-store.ts'
 import { isNoSpace } from './storage/disk.ts'
 
@@ -107,7 +108,9 @@ export async function ingestStream(deps: IngestDeps, input: IngestInput): Promis
       declared_size: size,
       mime: null,
       size,
-      file_name: input.fileName,
+      // A multipart part's name is the client's: PostgreSQL refuses a NUL in text (a 500), so the
+      // row holds the cleaned name from the start, not only once processing has run.
+      file_name: safeFileName(input.fileName),
       width: null,
       height: null,
       duration_ms: null,
