@@ -360,7 +360,21 @@ export function summary(message: Message): string {
       return strings.conversation.contact(message.contact?.name ?? '')
     case 'system':
       return systemText(message)
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'voice':
+    case 'document':
+    case 'gif':
+    case 'sticker':
+      return mediaSummary(message.message_type, message.attachments.length, message.content)
     default:
       return strings.conversation.unsupported(message.message_type)
   }
+}
+
+/** "📷 Photo: caption", "🖼 Album of 3", "📄 Document" — the line a media message shows in lists. */
+export function mediaSummary(type: string, count: number, caption: string | null): string {
+  const kind = count > 1 ? strings.media.album(count) : (strings.media.kinds[type] ?? type)
+  return caption ? strings.media.withCaption(kind, caption) : kind
 }
