@@ -280,6 +280,7 @@ export const strings = {
     next: 'Next',
     position: (index: number, count: number) => `${index} of ${count}`,
     download: (name: string) => `Download ${name}`,
+    downloadPrefix: 'Download',
     document: 'Document',
     voice: (seconds: string) => `Voice message, ${seconds}`,
     unavailable: 'This file is not available.',

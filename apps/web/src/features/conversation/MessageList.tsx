@@ -136,7 +136,7 @@ export function MessageList({
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (index) => (rows[index]?.kind === 'message' ? 64 : 40),
+    estimateSize: (index) => estimateRow(rows[index]),
     getItemKey: (index) => rows[index]?.key ?? index,
     overscan: 10,
     paddingStart: 8,
@@ -399,4 +399,14 @@ export function MessageList({
       )}
     </div>
   )
+}
+
+/** A first guess of a row's height (measured once drawn); media rows are far taller than text rows. */
+function estimateRow(row: Row | undefined): number {
+  if (!row) return 40
+  if (row.kind === 'upload') return 260
+  if (row.kind !== 'message') return 40
+  const visual = row.message.attachments.find((item) => item.kind === 'image' || item.kind === 'video')
+  if (visual) return 240
+  return row.message.attachments.length > 0 ? 96 : 64
 }

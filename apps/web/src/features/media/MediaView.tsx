@@ -126,9 +126,12 @@ export function boxStyle(attachment: Pick<Attachment, 'width' | 'height'>, cover
   const width = attachment.width ?? MAX_SIDE
   const height = attachment.height ?? MAX_SIDE
   const scale = Math.min(1, MAX_SIDE / Math.max(width, height))
+  // Both sides in pixels (not aspect-ratio): the row is measured for the virtual list before the
+  // picture arrives, and must not change when it does.
   return {
     width: `${Math.max(80, Math.round(width * scale))}px`,
-    aspectRatio: `${width} / ${height}`,
+    height: `${Math.max(40, Math.round(height * scale))}px`,
+    maxWidth: '100%',
   }
 }
 
@@ -231,12 +234,8 @@ function VoiceNote({ attachment }: { attachment: Attachment }) {
 function DocumentCard({ attachment }: { attachment: Attachment }) {
   const name = attachment.file_name ?? strings.media.document
   return (
-    <a
-      className="media-document"
-      href={attachment.media_url ?? undefined}
-      download={name}
-      aria-label={strings.media.download(name)}
-    >
+    <a className="media-document" href={attachment.media_url ?? undefined} download={name}>
+      <span className="visually-hidden">{strings.media.downloadPrefix}</span>
       <span className="media-document-icon" aria-hidden="true">
         📄
       </span>
