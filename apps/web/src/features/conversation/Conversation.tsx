@@ -4,6 +4,7 @@ import { navigate } from '../../app/router.ts'
 import { useClient, useStore } from '../../client/react.tsx'
 import { strings } from '../../strings.ts'
 import { chatTitle, initials } from '../chats/ChatList.tsx'
+import { PresenceLine } from '../groups/PresenceLine.tsx'
 import { Composer, type ComposerMode } from './Composer.tsx'
 import { ForwardDialog } from './ForwardDialog.tsx'
 import { MessageList } from './MessageList.tsx'
@@ -120,9 +121,13 @@ function TypingLine({ chat }: { chat: Chat }) {
     : chat.type === 'private' && chat.participant
       ? strings.conversation.typing(chat.participant.name)
       : strings.chats.typing
+  // The sub-line: who is typing (announced), else presence ("online", "last seen …", members).
   return (
-    <p className="bar-sub muted" role="status">
-      {text}
-    </p>
+    <div className="bar-sub">
+      <p className="muted typing-line" role="status">
+        {text}
+      </p>
+      {!someone && <PresenceLine chat={chat} />}
+    </div>
   )
 }

@@ -6,6 +6,7 @@ import { strings } from '../../strings.ts'
 import { formatTime } from '../../ui/format.ts'
 import { LinkifiedText } from '../../ui/LinkifiedText.tsx'
 import { summary } from '../chats/ChatList.tsx'
+import { ReadBy } from '../groups/ReadBy.tsx'
 import { boxStyle, MessageMedia } from '../media/MediaView.tsx'
 import { MessageMenu } from './MessageMenu.tsx'
 import { senderName, snippet } from './message-text.ts'
@@ -89,6 +90,7 @@ export const MessageBubble = memo(function MessageBubble({
         )}
         <span className="bubble-meta">
           {message.edited_at && !message.deleted && <span>{strings.conversation.edited}</span>}
+          {mine && chat.type === 'group' && !message.deleted && <ReadBy message={message} />}
           <time dateTime={message.sent_at}>{formatTime(message.sent_at)}</time>
           {status && <Ticks status={status} />}
         </span>
