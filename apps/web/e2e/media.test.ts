@@ -198,6 +198,33 @@ describe.skipIf(SKIP_BROWSER)('media in Chromium (sqlite)', { timeout: 120_000 }
     expect(found).toEqual([])
   })
 
+  it("a profile photo chosen in settings shows in Bob's chat list", async () => {
+    const png = await sharp({
+      create: { width: 200, height: 200, channels: 3, background: { r: 200, g: 80, b: 40 } },
+    })
+      .png()
+      .toBuffer()
+    await alicePage.getByRole('button', { name: 'Settings' }).click()
+    const settings = alicePage.getByRole('dialog', { name: 'Settings' })
+    await settings
+      .getByLabel('Choose profile photo')
+      .setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png })
+    await settings.getByRole('button', { name: 'Remove photo' }).waitFor()
+    await alicePage.keyboard.press('Escape')
+    await bobPage.reload()
+    const row = bobPage
+      .getByRole('navigation', { name: 'Chats' })
+      .getByRole('listitem')
+      .filter({ hasText: alice.name })
+    const avatar = row.locator('img.avatar')
+    await avatar.waitFor()
+    await bobPage.waitForFunction(
+      (element) => element instanceof HTMLImageElement && element.complete && element.naturalWidth > 0,
+      await avatar.elementHandle(),
+    )
+    await expect(avatar.getAttribute('src')).resolves.toMatch(/^\/api\/media\/\d+\/avatar_300$/)
+  })
+
   it('no page error, console error (CSP refusal) or dialog on either side', () => {
     // The browser logs the refused upload's answer; that one was asked for (the SVG above).
     const refused =

@@ -176,6 +176,8 @@ export const strings = {
     result: (title: string, snippet: string) => `${title}: ${snippet}`,
   },
   settings: {
+    choosePhoto: 'Choose profile photo',
+    removePhoto: 'Remove photo',
     title: 'Settings',
     profile: 'Profile',
     name: 'Name',

@@ -618,6 +618,42 @@ export class ParleyClient {
     this.store.set((state) => ({ ...state, me: user }))
   }
 
+  /** Sets my profile photo (a file) or removes it (null); the server resizes and checks it. */
+  async setAvatar(file: File | null) {
+    const avatarUrl = await this.authed(async () => {
+      const token = this.rest.accessToken ?? ''
+      const init: RequestInit = {
+        method: file ? 'POST' : 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      }
+      if (file) {
+        const form = new FormData()
+        form.append('avatar', file, file.name)
+        init.body = form
+      }
+      const response = await fetch(`${this.origin}/api/user/avatar`, init)
+      const body: unknown = await response.json().catch(() => null)
+      if (!response.ok) {
+        const error =
+          typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object'
+            ? (body.error as { code?: string; message?: string })
+            : {}
+        throw new ApiRequestError(
+          response.status,
+          (error.code ?? 'internal_error') as ApiRequestError['code'],
+          error.message ?? `HTTP ${response.status}`,
+        )
+      }
+      return typeof body === 'object' &&
+        body !== null &&
+        'avatar_url' in body &&
+        typeof body.avatar_url === 'string'
+        ? body.avatar_url
+        : null
+    })
+    this.store.set((state) => (state.me ? { ...state, me: { ...state.me, avatar_url: avatarUrl } } : state))
+  }
+
   async updatePrivacy(body: UpdatePrivacyBody): Promise<PrivacySettings> {
     const { privacy_settings } = await this.authed(() => this.rest.users.updatePrivacy(body))
     this.store.set((state) => (state.me ? { ...state, me: { ...state.me, privacy_settings } } : state))
