@@ -176,7 +176,14 @@ export async function buildApp(deps: Deps): Promise<App> {
   // build has no inline script. Not upgrade-insecure-requests: a self-hosted server on plain HTTP (a LAN
   // address) would have its own scripts and socket rewritten to https and break; HTTPS deployments get
   // HSTS. Swagger UI at /docs needs inline scripts and styles: only its routes get them.
-  const directives = { 'upgrade-insecure-requests': null }
+  // Media: `<img>`/`<video>`/`<audio>` load /api/media/* (redirected to this origin's signed blob URL, or
+  // to the S3 endpoint's), blob: for the previews of files about to be sent, data: for placeholders.
+  const mediaSources = ["'self'", 'blob:', 'data:', ...s3Origins(deps.config.s3)]
+  const directives = {
+    'upgrade-insecure-requests': null,
+    'img-src': mediaSources,
+    'media-src': mediaSources,
+  }
   app.addHook('onRoute', (route) => {
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       route.config = Object.assign(route.config ?? {}, {
@@ -292,4 +299,14 @@ export async function buildApp(deps: Deps): Promise<App> {
   avatarRoutes(app, deps)
   await webRoutes(app, web)
   return app
+}
+
+/** Where signed S3 URLs point (path-style or virtual-hosted), for the CSP's media sources. */
+function s3Origins(s3: { endpoint: string | null; region: string; bucket: string } | null): string[] {
+  if (!s3) return []
+  if (s3.endpoint) {
+    const endpoint = new URL(s3.endpoint)
+    return [endpoint.origin, `${endpoint.protocol}//*.${endpoint.host}`]
+  }
+  return [`https://*.s3.${s3.region}.amazonaws.com`, `https://s3.${s3.region}.amazonaws.com`]
 }

@@ -24,6 +24,9 @@ describe.each(MODES)('the web app (%s)', (mode) => {
     const csp = response.headers.get('content-security-policy') ?? ''
     expect(csp).toMatch(/script-src 'self';/)
     expect(csp).not.toContain('upgrade-insecure-requests')
+    // Photos, video and audio from /api/media (redirected here), previews of picked files, placeholders.
+    expect(csp).toContain("img-src 'self' blob: data:")
+    expect(csp).toContain("media-src 'self' blob: data:")
     expect(await response.text()).toContain('<div id="root">')
   })
 

@@ -88,7 +88,7 @@ describe.skipIf(SKIP_BROWSER)('web client offline and back (sqlite)', { timeout:
     liveSockets.clear()
     await alicePage.getByRole('status').filter({ hasText: 'You are offline' }).waitFor()
     // Bob sees Alice go: "last seen today …" in place of "online".
-    const bobsHeader = bobPage.locator('.chat-tools')
+    const bobsHeader = bobPage.locator('.conversation > .bar')
     await bobsHeader.getByText(/^last seen /).waitFor()
 
     await sendText(alicePage, 'Typed in the tunnel, one')

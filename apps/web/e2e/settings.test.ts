@@ -72,7 +72,7 @@ describe.skipIf(SKIP_BROWSER)('web client list, search and settings (sqlite)', {
 
   it('shows unread in the title, presence in the header, and Ctrl+K focuses the search', async () => {
     await benPage.waitForFunction(() => document.title === '(2) Parley')
-    await annPage.locator('.chat-tools').getByText('online').waitFor()
+    await annPage.locator('.conversation > .bar').getByText('online').waitFor()
     await benPage.keyboard.press('Control+K')
     expect(await benPage.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('search')
   })

@@ -2,7 +2,6 @@ import { lazy, Suspense, useEffect, useState } from 'react'
 import { useClient, useStore } from '../client/react.tsx'
 import { unknownPeople } from '../client/shell.ts'
 import { chatTitle } from '../features/chats/ChatList.tsx'
-import { PresenceLine } from '../features/groups/PresenceLine.tsx'
 import { strings } from '../strings.ts'
 
 const ChatInfoDialog = lazy(() => import('../features/groups/ChatInfoDialog.tsx'))
@@ -38,8 +37,8 @@ export function ConnectionBanner() {
 }
 
 /**
- * The chat's presence ("online", "last seen …", members) and the button that opens its info panel,
- * laid over the right end of the conversation header.
+ * The button that opens the chat's info panel, laid over the right end of the conversation header
+ * (presence is the header's sub-line, in the conversation).
  */
 export function ChatTools({ chatId }: { chatId: number }) {
   const client = useClient()
@@ -57,7 +56,6 @@ export function ChatTools({ chatId }: { chatId: number }) {
   if (!chat) return null
   return (
     <div className="chat-tools">
-      <PresenceLine chat={chat} />
       <button type="button" className="small" aria-haspopup="dialog" onClick={() => setOpen(true)}>
         <span aria-hidden="true" className="info-icon">
           i

@@ -14,6 +14,7 @@ import type {
   UpdateProfileBody,
 } from '@parley/protocol'
 import { ApiRequestError, ParleySocket, RestClient } from '@parley/sdk'
+import { sendMultipart, UploadCancelled, UploadFailed } from './media-upload.ts'
 import { OutboxStorage } from './outbox-storage.ts'
 import {
   applyShellUpdate,
@@ -29,6 +30,7 @@ import {
   type HistoryPage,
   type Outgoing,
   Store,
+  type Upload,
   withChats,
   withDeleted,
   withLoading,
@@ -60,6 +62,8 @@ export class ParleyClient {
   /** Authenticated REST calls under way: sign-out waits for them, so none meets a revoked session. */
   private readonly inFlight = new Set<Promise<unknown>>()
   private signingOut = false
+  /** client_msg_id → how to stop its upload under way. */
+  private readonly uploadCancels = new Map<string, () => void>()
   private readonly outboxStorage: OutboxStorage
   /** Stops saving the outbox of the signed-in user (set while signed in). */
   private stopPersisting: (() => void) | null = null
@@ -283,6 +287,130 @@ export class ParleyClient {
     this.deliver(entry)
   }
 
+  /**
+   * Sends files as media messages, each shown at once with its upload progress: the images and videos
+   * as one album (at most 10 a message), every other file as a message of its own. The caption and the
+   * reply go with the first message.
+   */
+  sendFiles(chatId: number, files: readonly File[], caption: string, replyTo: Message | null = null) {
+    const visual = files.filter((file) => /^(image|video)\//.test(file.type))
+    const groups: { type: Upload['messageType']; files: File[] }[] = []
+    for (let start = 0; start < visual.length; start += 10) {
+      const album = visual.slice(start, start + 10)
+      groups.push({
+        type: album.some((file) => file.type.startsWith('image/')) ? 'image' : 'video',
+        files: album,
+      })
+    }
+    for (const file of files) {
+      if (visual.includes(file)) continue
+      groups.push({ type: file.type.startsWith('audio/') ? 'audio' : 'document', files: [file] })
+    }
+    groups.forEach((group, index) => {
+      const upload: Upload = {
+        clientMsgId: crypto.randomUUID(),
+        chatId,
+        messageType: group.type,
+        files: group.files,
+        previews: group.files.map((file) =>
+          /^(image|video)\//.test(file.type) ? URL.createObjectURL(file) : null,
+        ),
+        caption: index === 0 ? caption : '',
+        createdAt: new Date().toISOString(),
+        replyTo: index === 0 && replyTo ? quoteOf(replyTo) : null,
+        progress: 0,
+        state: 'uploading',
+        error: null,
+      }
+      this.store.set((state) => ({ ...state, uploads: [...state.uploads, upload] }))
+      void this.upload(upload)
+    })
+    void this.jumpToLatest(chatId).catch(() => {})
+  }
+
+  /** Sends a failed media message again, with the same client_msg_id (the server keeps one message). */
+  retryUpload(clientMsgId: string) {
+    const upload = this.store.state.uploads.find((item) => item.clientMsgId === clientMsgId)
+    if (upload?.state !== 'failed') return
+    void this.upload(upload)
+  }
+
+  /** Stops an upload under way, or drops a failed one: either way it is gone from the conversation. */
+  removeUpload(clientMsgId: string) {
+    this.uploadCancels.get(clientMsgId)?.()
+    const upload = this.store.state.uploads.find((item) => item.clientMsgId === clientMsgId)
+    for (const preview of upload?.previews ?? []) if (preview) URL.revokeObjectURL(preview)
+    this.store.set((state) => ({
+      ...state,
+      uploads: state.uploads.filter((item) => item.clientMsgId !== clientMsgId),
+    }))
+  }
+
+  private setUpload(clientMsgId: string, change: Partial<Upload>) {
+    this.store.set((state) => ({
+      ...state,
+      uploads: state.uploads.map((item) =>
+        item.clientMsgId === clientMsgId ? { ...item, ...change } : item,
+      ),
+    }))
+  }
+
+  private async upload(upload: Upload) {
+    const id = upload.clientMsgId
+    this.setUpload(id, { state: 'uploading', progress: 0, error: null })
+    const fields: Record<string, string> = { message_type: upload.messageType, client_msg_id: id }
+    if (upload.caption.trim()) fields.caption = upload.caption.trim()
+    if (upload.replyTo) fields.reply_to_message_id = String(upload.replyTo.id)
+    const attempt = async (force: boolean) => {
+      const tokens = await this.freshTokens(force)
+      const handle = sendMultipart({
+        url: `${this.origin}/api/chats/${upload.chatId}/messages`,
+        token: tokens?.access_token ?? '',
+        fields,
+        files: upload.files,
+        onProgress: (progress) => this.setUpload(id, { progress }),
+      })
+      this.uploadCancels.set(id, handle.cancel)
+      return handle.done
+    }
+    try {
+      let message: Message
+      try {
+        message = await attempt(false)
+      } catch (error) {
+        if (!(error instanceof UploadFailed) || error.detail.status !== 401) throw error
+        message = await attempt(true)
+      }
+      for (const preview of upload.previews) if (preview) URL.revokeObjectURL(preview)
+      this.store.set((state) => withMessages(state, upload.chatId, [message]))
+    } catch (error) {
+      if (error instanceof UploadCancelled) return
+      const detail =
+        error instanceof UploadFailed
+          ? error.detail
+          : { status: 0, code: 'network_error', message: String(error) }
+      this.setUpload(id, { state: 'failed', error: detail })
+    } finally {
+      this.uploadCancels.delete(id)
+    }
+  }
+
+  /**
+   * Sets the HttpOnly media cookie from the current access token, so `<img src="/api/media/…">` loads
+   * without headers. Asked again after every refresh (the cookie holds the token).
+   */
+  private async mediaCookie(accessToken: string) {
+    try {
+      await fetch(`${this.origin}/api/media/cookie`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}` },
+        credentials: 'same-origin',
+      })
+    } catch {
+      // Without it media shows as broken images until the next refresh sets it again.
+    }
+  }
+
   /** Replaces the text of one of my messages; everyone sees it marked edited. */
   async editMessage(chatId: number, messageId: number, content: string) {
     const { message } = await this.authed(() => this.rest.messages.edit(messageId, content))
@@ -490,6 +618,42 @@ export class ParleyClient {
     this.store.set((state) => ({ ...state, me: user }))
   }
 
+  /** Sets my profile photo (a file) or removes it (null); the server resizes and checks it. */
+  async setAvatar(file: File | null) {
+    const avatarUrl = await this.authed(async () => {
+      const token = this.rest.accessToken ?? ''
+      const init: RequestInit = {
+        method: file ? 'POST' : 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      }
+      if (file) {
+        const form = new FormData()
+        form.append('avatar', file, file.name)
+        init.body = form
+      }
+      const response = await fetch(`${this.origin}/api/user/avatar`, init)
+      const body: unknown = await response.json().catch(() => null)
+      if (!response.ok) {
+        const error =
+          typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object'
+            ? (body.error as { code?: string; message?: string })
+            : {}
+        throw new ApiRequestError(
+          response.status,
+          (error.code ?? 'internal_error') as ApiRequestError['code'],
+          error.message ?? `HTTP ${response.status}`,
+        )
+      }
+      return typeof body === 'object' &&
+        body !== null &&
+        'avatar_url' in body &&
+        typeof body.avatar_url === 'string'
+        ? body.avatar_url
+        : null
+    })
+    this.store.set((state) => (state.me ? { ...state, me: { ...state.me, avatar_url: avatarUrl } } : state))
+  }
+
   async updatePrivacy(body: UpdatePrivacyBody): Promise<PrivacySettings> {
     const { privacy_settings } = await this.authed(() => this.rest.users.updatePrivacy(body))
     this.store.set((state) => (state.me ? { ...state, me: { ...state.me, privacy_settings } } : state))
@@ -615,6 +779,8 @@ export class ParleyClient {
 
   private async start(me: AuthResponse['user']) {
     this.store.set((state) => ({ ...state, me }))
+    const tokens = await this.freshTokens(false)
+    if (tokens) await this.mediaCookie(tokens.access_token)
     // A device with no cursor starts at the user's current seq: its state comes from REST below.
     let since = this.tokens.cursor(me.id)
     if (since === null) {
@@ -698,6 +864,7 @@ export class ParleyClient {
     this.socket = null
     if (this.typingTimer) clearInterval(this.typingTimer)
     this.typingTimer = null
+    for (const cancel of this.uploadCancels.values()) cancel()
     this.tokens.clear()
     this.rest.accessToken = null
     this.store.reset()
@@ -772,6 +939,7 @@ export class ParleyClient {
           expires_at: answer.expires_at,
         }
         this.tokens.save(next)
+        await this.mediaCookie(next.access_token)
         return next
       } catch (error) {
         if (error instanceof ApiRequestError && error.status === 401) {

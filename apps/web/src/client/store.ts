@@ -2,6 +2,23 @@ import type { Chat, GroupInfo, Message, OwnProfile, Update } from '@parley/proto
 import type { SocketState } from '@parley/sdk'
 
 /** A message this device sent that the server has not answered yet (or refused). */
+/** A media message on its way up (not kept across reloads: the files live in this page only). */
+export interface Upload {
+  clientMsgId: string
+  chatId: number
+  messageType: 'image' | 'video' | 'audio' | 'document'
+  files: readonly File[]
+  /** Object URLs of the images and videos, for the pending bubble. */
+  previews: readonly (string | null)[]
+  caption: string
+  createdAt: string
+  replyTo: Message['reply_to']
+  /** 0–1 of the bytes sent. */
+  progress: number
+  state: 'uploading' | 'failed'
+  error: { status: number; code: string; message: string } | null
+}
+
 export interface Outgoing {
   clientMsgId: string
   chatId: number
@@ -49,6 +66,7 @@ export interface State {
   conversations: Readonly<Record<number, Conversation>>
   receipts: Readonly<Record<number, Receipts>>
   outgoing: readonly Outgoing[]
+  uploads: readonly Upload[]
   /** chat id → user id → when the indicator lapses (ms since epoch) if no stop arrives. */
   typing: Readonly<Record<number, Readonly<Record<number, number>>>>
   /** The newest message from someone else that arrived live (for the aria-live announcement). */
@@ -77,6 +95,7 @@ export const initialState: State = {
   conversations: {},
   receipts: {},
   outgoing: [],
+  uploads: [],
   typing: {},
   lastIncoming: null,
   online: true,
@@ -180,10 +199,19 @@ export function withMessages(
     : conversation.order
   const clientIds = new Set(messages.map((message) => message.client_msg_id).filter(Boolean))
   const outgoing = state.outgoing.filter((entry) => !clientIds.has(entry.clientMsgId))
-  if (!changed && !page && outgoing.length === state.outgoing.length) return state
+  const uploads = state.uploads.filter((entry) => !clientIds.has(entry.clientMsgId))
+  if (
+    !changed &&
+    !page &&
+    outgoing.length === state.outgoing.length &&
+    uploads.length === state.uploads.length
+  ) {
+    return state
+  }
   return {
     ...state,
     outgoing: outgoing.length === state.outgoing.length ? state.outgoing : outgoing,
+    uploads: uploads.length === state.uploads.length ? state.uploads : uploads,
     conversations: {
       ...state.conversations,
       [chatId]: {

@@ -187,7 +187,7 @@ function ChatRow(props: { chat: Chat; active: boolean; typing: boolean; meId: nu
         className="chat-row"
         aria-current={active ? 'page' : undefined}
       >
-        <Avatar name={title} online={online} />
+        <Avatar name={title} url={chatAvatarUrl(chat)} online={online} />
         <span className="chat-row-main">
           <span className="chat-row-top">
             <span className="chat-row-title">{title}</span>
@@ -233,13 +233,31 @@ function Flag({ symbol, label }: { symbol: string; label: string }) {
   )
 }
 
-/** An initials avatar, with a dot when the person is online (and may be seen to be). */
-export function Avatar({ name, online = false }: { name: string; online?: boolean }) {
+/** The photo of a chat: the other person's in a private chat, the group's in a group. */
+export function chatAvatarUrl(chat: Chat): string | null {
+  return chat.type === 'private' ? (chat.participant?.avatar_url ?? null) : chat.avatar_url
+}
+
+/** A photo (initials when there is none or it fails to load), with a dot when the person is online. */
+export function Avatar({
+  name,
+  url = null,
+  online = false,
+}: {
+  name: string
+  url?: string | null
+  online?: boolean
+}) {
+  const [failed, setFailed] = useState<string | null>(null)
   return (
     <span className="avatar-wrap">
-      <span className="avatar" aria-hidden="true">
-        {initials(name)}
-      </span>
+      {url && failed !== url ? (
+        <img className="avatar" src={url} alt="" onError={() => setFailed(url)} />
+      ) : (
+        <span className="avatar" aria-hidden="true">
+          {initials(name)}
+        </span>
+      )}
       {online && (
         <span className="online-dot">
           <span className="visually-hidden">{strings.list.online}</span>
@@ -360,7 +378,21 @@ export function summary(message: Message): string {
       return strings.conversation.contact(message.contact?.name ?? '')
     case 'system':
       return systemText(message)
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'voice':
+    case 'document':
+    case 'gif':
+    case 'sticker':
+      return mediaSummary(message.message_type, message.attachments.length, message.content)
     default:
       return strings.conversation.unsupported(message.message_type)
   }
+}
+
+/** "📷 Photo: caption", "🖼 Album of 3", "📄 Document" — the line a media message shows in lists. */
+export function mediaSummary(type: string, count: number, caption: string | null): string {
+  const kind = count > 1 ? strings.media.album(count) : (strings.media.kinds[type] ?? type)
+  return caption ? strings.media.withCaption(kind, caption) : kind
 }

@@ -1,8 +1,19 @@
 import type { Message } from '@parley/protocol'
-import { type FormEvent, type KeyboardEvent, type RefObject, useEffect, useId, useState } from 'react'
+import {
+  type ClipboardEvent,
+  type DragEvent,
+  type FormEvent,
+  type KeyboardEvent,
+  type RefObject,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from 'react'
 import { useClient, useStore } from '../../client/react.tsx'
 import { lastEditable } from '../../client/store.ts'
 import { strings } from '../../strings.ts'
+import { AttachTray } from '../media/AttachTray.tsx'
 import { senderName, snippet } from './message-text.ts'
 
 /** The composer answers a message (reply) or replaces the text of one of mine (edit). */
@@ -27,13 +38,21 @@ export function Composer({
   inputRef: RefObject<HTMLTextAreaElement | null>
 }) {
   const client = useClient()
-  const connection = useStore((state) => state.connection)
   const meId = useStore((state) => state.me?.id ?? 0)
   const conversation = useStore((state) => state.conversations[chatId])
   const chat = useStore((state) => state.chats[chatId])
   const [text, setText] = useState('')
   const [saving, setSaving] = useState(false)
-  const ids = { input: useId(), help: useId(), bar: useId() }
+  const [files, setFiles] = useState<readonly File[]>([])
+  const [dragging, setDragging] = useState(false)
+  const picker = useRef<HTMLInputElement>(null)
+  const ids = { input: useId(), help: useId(), bar: useId(), tray: useId() }
+
+  function addFiles(added: readonly File[]) {
+    if (added.length === 0) return
+    setFiles((current) => [...current, ...added])
+    input.current?.focus()
+  }
 
   // Entering a mode puts the cursor in the composer; edit mode starts from the message's text.
   const modeKey = mode ? `${mode.kind}-${mode.message.id}` : null
@@ -52,6 +71,14 @@ export function Composer({
 
   async function submit() {
     const content = text.trim()
+    if (files.length > 0 && mode?.kind !== 'edit') {
+      client.sendFiles(chatId, files, content, mode?.kind === 'reply' ? mode.message : null)
+      setFiles([])
+      setText('')
+      onMode(null)
+      input.current?.focus()
+      return
+    }
     if (content.length === 0) return
     if (mode?.kind === 'edit') {
       if (content === (mode.message.content ?? '').trim()) return leaveMode()
@@ -96,15 +123,48 @@ export function Composer({
     }
   }
 
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    const pasted = Array.from(event.clipboardData.files)
+    if (pasted.length === 0 || mode?.kind === 'edit') return
+    event.preventDefault()
+    addFiles(pasted)
+  }
+
+  function onDragOver(event: DragEvent<HTMLFormElement>) {
+    if (mode?.kind === 'edit' || !event.dataTransfer.types.includes('Files')) return
+    event.preventDefault()
+    setDragging(true)
+  }
+
+  function onDrop(event: DragEvent<HTMLFormElement>) {
+    if (mode?.kind === 'edit') return
+    event.preventDefault()
+    setDragging(false)
+    addFiles(Array.from(event.dataTransfer.files))
+  }
+
   const quoted = mode?.message
+  const withFiles = files.length > 0 && mode?.kind !== 'edit'
   return (
-    <form className="composer" onSubmit={onSubmit}>
-      {connection !== 'ready' && (
-        <p className="connection muted" role="status">
-          {connection === 'connecting' || connection === 'idle'
-            ? strings.connection.connecting
-            : strings.connection.offline}
+    <form
+      className={dragging ? 'composer dragging' : 'composer'}
+      onSubmit={onSubmit}
+      onDragOver={onDragOver}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
+      {dragging && (
+        <p className="drop-hint" aria-hidden="true">
+          {strings.media.dropHere}
         </p>
+      )}
+      {withFiles && (
+        <AttachTray
+          id={ids.tray}
+          files={files}
+          onRemove={(index) => setFiles((current) => current.filter((_, at) => at !== index))}
+          onClear={() => setFiles([])}
+        />
       )}
       {mode && quoted && (
         <div className="composer-mode" id={ids.bar}>
@@ -125,16 +185,43 @@ export function Composer({
         </div>
       )}
       <div className="composer-row">
+        {mode?.kind !== 'edit' && (
+          <>
+            <button
+              type="button"
+              className="icon-button attach-button"
+              aria-label={strings.media.attach}
+              title={strings.media.attach}
+              onClick={() => picker.current?.click()}
+            >
+              <span aria-hidden="true">📎</span>
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              accept="image/*,video/*,audio/*,application/pdf,application/*,text/*"
+              data-testid="attach-input"
+              onChange={(event) => {
+                addFiles(Array.from(event.target.files ?? []))
+                event.target.value = ''
+              }}
+            />
+          </>
+        )}
         <label htmlFor={ids.input} className="visually-hidden">
-          {strings.conversation.message}
+          {withFiles ? strings.media.caption : strings.conversation.message}
         </label>
         <textarea
           id={ids.input}
           ref={input}
           rows={1}
           value={text}
-          placeholder={strings.conversation.message}
-          aria-describedby={mode ? `${ids.bar} ${ids.help}` : ids.help}
+          placeholder={withFiles ? strings.media.caption : strings.conversation.message}
+          aria-describedby={[mode ? ids.bar : '', withFiles ? ids.tray : '', ids.help]
+            .filter(Boolean)
+            .join(' ')}
           maxLength={10_000}
           onChange={(event) => {
             setText(event.target.value)
@@ -142,9 +229,18 @@ export function Composer({
           }}
           onBlur={() => client.typing(chatId, false)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
         />
-        <button type="submit" className="primary" disabled={text.trim().length === 0 || saving}>
-          {mode?.kind === 'edit' ? strings.messageActions.save : strings.conversation.send}
+        <button
+          type="submit"
+          className="primary"
+          disabled={(!withFiles && text.trim().length === 0) || saving}
+        >
+          {mode?.kind === 'edit'
+            ? strings.messageActions.save
+            : withFiles
+              ? strings.media.sendFiles(files.length)
+              : strings.conversation.send}
         </button>
       </div>
       <p id={ids.help} className="visually-hidden">

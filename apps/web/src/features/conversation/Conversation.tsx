@@ -3,7 +3,8 @@ import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 're
 import { navigate } from '../../app/router.ts'
 import { useClient, useStore } from '../../client/react.tsx'
 import { strings } from '../../strings.ts'
-import { chatTitle, initials } from '../chats/ChatList.tsx'
+import { Avatar, chatAvatarUrl, chatTitle } from '../chats/ChatList.tsx'
+import { PresenceLine } from '../groups/PresenceLine.tsx'
 import { Composer, type ComposerMode } from './Composer.tsx'
 import { ForwardDialog } from './ForwardDialog.tsx'
 import { MessageList } from './MessageList.tsx'
@@ -68,9 +69,7 @@ function OpenConversation({ chat, messageId }: { chat: Chat; messageId?: number 
     <section className="conversation" aria-labelledby={`chat-title-${chat.id}`} onKeyDown={onKeyDown}>
       <header className="bar">
         <BackButton />
-        <span className="avatar" aria-hidden="true">
-          {initials(title)}
-        </span>
+        <Avatar name={title} url={chatAvatarUrl(chat)} />
         <div className="bar-heading">
           <h2 id={`chat-title-${chat.id}`} className="bar-title">
             {title}
@@ -120,9 +119,13 @@ function TypingLine({ chat }: { chat: Chat }) {
     : chat.type === 'private' && chat.participant
       ? strings.conversation.typing(chat.participant.name)
       : strings.chats.typing
+  // The sub-line: who is typing (announced), else presence ("online", "last seen …", members).
   return (
-    <p className="bar-sub muted" role="status">
-      {text}
-    </p>
+    <div className="bar-sub">
+      <p className="muted typing-line" role="status">
+        {text}
+      </p>
+      {!someone && <PresenceLine chat={chat} />}
+    </div>
   )
 }

@@ -1,12 +1,14 @@
 import type { Chat, Message } from '@parley/protocol'
 import { memo, useCallback, useEffect, useId, useRef, useState } from 'react'
 import { useClient, useStore } from '../../client/react.tsx'
-import { type Outgoing, statusOf } from '../../client/store.ts'
+import { type Outgoing, statusOf, type Upload } from '../../client/store.ts'
 import { strings } from '../../strings.ts'
 import { formatTime } from '../../ui/format.ts'
 import { LinkifiedText } from '../../ui/LinkifiedText.tsx'
 import { systemText } from '../../ui/system-text.ts'
 import { summary } from '../chats/ChatList.tsx'
+import { ReadBy } from '../groups/ReadBy.tsx'
+import { boxStyle, MessageMedia } from '../media/MediaView.tsx'
 import { MessageMenu } from './MessageMenu.tsx'
 import { senderName, snippet } from './message-text.ts'
 
@@ -63,7 +65,7 @@ export const MessageBubble = memo(function MessageBubble({
       <div
         ref={bubble}
         tabIndex={-1}
-        className={`bubble${mine ? ' mine' : ''}${highlighted ? ' highlight' : ''}${message.deleted ? ' deleted' : ''}`}
+        className={`bubble${mine ? ' mine' : ''}${highlighted ? ' highlight' : ''}${message.deleted ? ' deleted' : ''}${message.message_type === 'sticker' && !message.deleted ? ' sticker' : ''}${message.attachments.length > 0 ? ' has-media' : ''}`}
       >
         {chat.type === 'group' && !mine && message.sender && (
           <span className="bubble-sender">{message.sender.name}</span>
@@ -74,20 +76,24 @@ export const MessageBubble = memo(function MessageBubble({
         {message.reply_to && !message.deleted && (
           <Quote chat={chat} meId={meId} quote={message.reply_to} onJump={handlers.onJump} />
         )}
-        <span className="bubble-text">
-          {message.deleted ? (
-            <em>{strings.conversation.deleted}</em>
-          ) : message.message_type === 'text' ? (
-            <LinkifiedText text={message.content ?? ''} />
-          ) : (
-            summary(message)
-          )}
-        </span>
+        {!message.deleted && message.attachments.length > 0 && <MessageMedia message={message} />}
+        {(message.deleted || message.attachments.length === 0 || message.content) && (
+          <span className="bubble-text">
+            {message.deleted ? (
+              <em>{strings.conversation.deleted}</em>
+            ) : message.message_type === 'text' || message.attachments.length > 0 ? (
+              <LinkifiedText text={message.content ?? ''} />
+            ) : (
+              summary(message)
+            )}
+          </span>
+        )}
         {message.reactions.length > 0 && (
           <Reactions message={message} meId={meId} onNotice={handlers.onNotice} />
         )}
         <span className="bubble-meta">
           {message.edited_at && !message.deleted && <span>{strings.conversation.edited}</span>}
+          {mine && chat.type === 'group' && !message.deleted && <ReadBy message={message} />}
           <time dateTime={message.sent_at}>{formatTime(message.sent_at)}</time>
           {status && <Ticks status={status} />}
         </span>
@@ -139,6 +145,7 @@ function Quote({
   // pressing it does is its description.
   return (
     <button type="button" className="quote" aria-describedby={hint} onClick={() => onJump(quote.id)}>
+      {quote.thumbnail_url && <img className="quote-thumb" src={quote.thumbnail_url} alt="" />}
       <span className="quote-sender">{who}</span> <span className="quote-text">{text}</span>
       <span id={hint} className="visually-hidden">
         {strings.messageActions.quoteHint}
@@ -218,6 +225,81 @@ export function OutgoingBubble({ entry, chat }: { entry: Outgoing; chat: Chat })
             <Ticks status="pending" />
           )}
         </span>
+      </div>
+    </div>
+  )
+}
+
+/** A media message on its way: the files (previews), progress and cancel; or its coded error, retry and remove. */
+export function UploadBubble({ upload, chat }: { upload: Upload; chat: Chat }) {
+  const client = useClient()
+  const meId = useStore((state) => state.me?.id ?? 0)
+  const percent = Math.round(upload.progress * 100)
+  const failed = upload.state === 'failed'
+  const error = upload.error
+  const errorText = error
+    ? strings.media.errorCoded(
+        strings.media.errors[error.code] ?? strings.media.otherError,
+        error.status,
+        error.code,
+      )
+    : ''
+  return (
+    <div className="bubble-row mine">
+      <div className={failed ? 'bubble mine has-media failed upload' : 'bubble mine has-media upload'}>
+        {upload.replyTo && (
+          <span className="quote">
+            <span className="quote-sender">{senderName(upload.replyTo.sender_id, meId, chat)}</span>
+            <span className="quote-text">{snippet(upload.replyTo)}</span>
+          </span>
+        )}
+        <ul className={upload.files.length > 1 ? 'upload-files album' : 'upload-files'}>
+          {upload.files.map((file, index) => {
+            const preview = upload.previews[index]
+            return (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a send's files never change order, and two may share a name
+              <li key={`${file.name}-${index}`}>
+                {preview && file.type.startsWith('image/') ? (
+                  <img
+                    src={preview}
+                    alt={file.name}
+                    style={upload.files.length > 1 ? undefined : boxStyle({ width: null, height: null })}
+                  />
+                ) : (
+                  <span className="media-document">
+                    <span className="media-document-icon" aria-hidden="true">
+                      📄
+                    </span>
+                    <span className="media-document-name">{file.name}</span>
+                  </span>
+                )}
+              </li>
+            )
+          })}
+        </ul>
+        {upload.caption && (
+          <span className="bubble-text">
+            <LinkifiedText text={upload.caption} />
+          </span>
+        )}
+        {failed ? (
+          <span className="bubble-meta upload-error" role="alert">
+            <span className="error-text">{errorText}</span>
+            <button type="button" className="small" onClick={() => client.retryUpload(upload.clientMsgId)}>
+              {strings.conversation.retry}
+            </button>
+            <button type="button" className="small" onClick={() => client.removeUpload(upload.clientMsgId)}>
+              {strings.media.remove}
+            </button>
+          </span>
+        ) : (
+          <span className="bubble-meta">
+            <progress max={100} value={percent} aria-label={strings.media.uploading(percent)} />
+            <button type="button" className="small" onClick={() => client.removeUpload(upload.clientMsgId)}>
+              {strings.media.cancelUpload}
+            </button>
+          </span>
+        )}
       </div>
     </div>
   )

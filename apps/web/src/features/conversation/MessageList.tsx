@@ -2,11 +2,11 @@ import type { Chat, Message } from '@parley/protocol'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { useClient, useStore } from '../../client/react.tsx'
-import { firstUnreadId, type Outgoing } from '../../client/store.ts'
+import { firstUnreadId, type Outgoing, type Upload } from '../../client/store.ts'
 import { strings } from '../../strings.ts'
 import { dayKey, formatDay } from '../../ui/format.ts'
 import { summary } from '../chats/ChatList.tsx'
-import { MessageBubble, type MessageHandlers, OutgoingBubble } from './MessageBubble.tsx'
+import { MessageBubble, type MessageHandlers, OutgoingBubble, UploadBubble } from './MessageBubble.tsx'
 
 type Row =
   | { kind: 'start'; key: string }
@@ -14,6 +14,7 @@ type Row =
   | { kind: 'unread'; key: string; count: number }
   | { kind: 'message'; key: string; message: Message }
   | { kind: 'outgoing'; key: string; entry: Outgoing }
+  | { kind: 'upload'; key: string; upload: Upload }
 
 /** Rows this close to either end of the window start loading the next page. */
 const LOAD_MARGIN_ROWS = 10
@@ -49,6 +50,7 @@ export function MessageList({
   const client = useClient()
   const conversation = useStore((state) => state.conversations[chat.id])
   const outgoing = useStore((state) => state.outgoing)
+  const uploads = useStore((state) => state.uploads)
   const lastIncoming = useStore((state) => state.lastIncoming)
   const meId = useStore((state) => state.me?.id ?? 0)
   const scroller = useRef<HTMLDivElement>(null)
@@ -122,14 +124,19 @@ export function MessageList({
         addDay(entry.createdAt, `o-${entry.clientMsgId}`)
         out.push({ kind: 'outgoing', key: `o-${entry.clientMsgId}`, entry })
       }
+      for (const upload of uploads) {
+        if (upload.chatId !== chat.id) continue
+        addDay(upload.createdAt, `u-${upload.clientMsgId}`)
+        out.push({ kind: 'upload', key: `u-${upload.clientMsgId}`, upload })
+      }
     }
     return out
-  }, [conversation, outgoing, chat.id, dividerId, unreadAtOpen])
+  }, [conversation, outgoing, uploads, chat.id, dividerId, unreadAtOpen])
 
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (index) => (rows[index]?.kind === 'message' ? 64 : 40),
+    estimateSize: (index) => estimateRow(rows[index]),
     getItemKey: (index) => rows[index]?.key ?? index,
     overscan: 10,
     paddingStart: 8,
@@ -186,7 +193,10 @@ export function MessageList({
   // The first position: the deep-linked message, else the first unread, else the newest message.
   // Later, whatever a jump asked for once its rows are there.
   // My own new message brings the view to the bottom, wherever the reader was.
-  const myLatest = outgoing.filter((entry) => entry.chatId === chat.id).at(-1)?.clientMsgId
+  const myLatest = [...outgoing, ...uploads]
+    .filter((entry) => entry.chatId === chat.id)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .at(-1)?.clientMsgId
   const mySeen = useRef(myLatest)
   useLayoutEffect(() => {
     if (myLatest !== mySeen.current) {
@@ -355,6 +365,8 @@ export function MessageList({
                     highlighted={highlight === row.message.id}
                     handlers={handlers}
                   />
+                ) : row.kind === 'upload' ? (
+                  <UploadBubble upload={row.upload} chat={chat} />
                 ) : (
                   <OutgoingBubble entry={row.entry} chat={chat} />
                 )}
@@ -387,4 +399,14 @@ export function MessageList({
       )}
     </div>
   )
+}
+
+/** A first guess of a row's height (measured once drawn); media rows are far taller than text rows. */
+function estimateRow(row: Row | undefined): number {
+  if (!row) return 40
+  if (row.kind === 'upload') return 260
+  if (row.kind !== 'message') return 40
+  const visual = row.message.attachments.find((item) => item.kind === 'image' || item.kind === 'video')
+  if (visual) return 240
+  return row.message.attachments.length > 0 ? 96 : 64
 }

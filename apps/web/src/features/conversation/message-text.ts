@@ -1,6 +1,6 @@
 import type { Chat, Message } from '@parley/protocol'
 import { strings } from '../../strings.ts'
-import { summary } from '../chats/ChatList.tsx'
+import { mediaSummary, summary } from '../chats/ChatList.tsx'
 
 type Quote = NonNullable<Message['reply_to']>
 
@@ -24,5 +24,8 @@ export function snippet(message: Message | Quote): string {
   if (message.deleted) return strings.conversation.deleted
   if ('reactions' in message) return summary(message).replace(/\s+/gu, ' ')
   if (message.message_type === 'text') return (message.content ?? '').replace(/\s+/gu, ' ')
+  if (strings.media.kinds[message.message_type]) {
+    return mediaSummary(message.message_type, 1, message.content).replace(/\s+/gu, ' ')
+  }
   return strings.conversation.unsupported(message.message_type)
 }

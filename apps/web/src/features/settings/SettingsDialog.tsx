@@ -69,8 +69,38 @@ function ProfileSection() {
     }
   }
 
+  async function setPhoto(file: File | null) {
+    try {
+      await client.setAvatar(file)
+      setOutcome({ text: strings.settings.saved, error: false })
+    } catch (caught) {
+      setOutcome({ text: describe(caught), error: true })
+    }
+  }
+
   return (
     <Section title={strings.settings.profile}>
+      <div className="profile-photo">
+        <Avatar name={me?.name ?? ''} url={me?.avatar_url ?? null} />
+        <label className="button small">
+          {strings.settings.choosePhoto}
+          <input
+            type="file"
+            accept="image/jpeg,image/png,image/gif,image/webp"
+            className="visually-hidden"
+            onChange={(event) => {
+              const file = event.target.files?.[0]
+              event.target.value = ''
+              if (file) void setPhoto(file)
+            }}
+          />
+        </label>
+        {me?.avatar_url && (
+          <button type="button" className="small" onClick={() => void setPhoto(null)}>
+            {strings.settings.removePhoto}
+          </button>
+        )}
+      </div>
       <form className="stack" onSubmit={(event) => void save(event)}>
         <div className="field">
           <label htmlFor={ids.name}>{strings.settings.name}</label>
