@@ -176,7 +176,11 @@ describe.skipIf(SKIP_BROWSER)(
       expect(Number(/(\d+)$/.exec(newestOnScreen ?? '')?.[1])).toBeGreaterThan(150)
       // Back at the live end in one step from here.
       await page.getByRole('button', { name: /^Jump to latest/ }).click()
-      await list().getByRole('listitem').filter({ hasText: 'Are you still there?' }).waitFor()
+      await list()
+        .getByRole('listitem')
+        .filter({ hasText: 'Are you still there?' })
+        // The newest page is fetched anew after a deep link; on a loaded CI machine that took over 20 s.
+        .waitFor({ timeout: 60_000 })
     })
 
     it('raised no page errors, console errors or dialogs', () => {

@@ -95,6 +95,9 @@ export async function addReaction(
   if (input.message.deleted_at !== null) throw errors.conflict('A deleted message cannot be reacted to')
   return commit(deps, async (trx, log) => {
     const messages = new MessageRepository(trx)
+    // The row lock first, then the read: a delete for everyone that commits in between would otherwise
+    // be missed (PostgreSQL), and the reaction's update would land in the log after the delete's.
+    await messages.lockRow(input.message.id)
     const current = await messages.findById(input.message.id)
     if (!current) throw errors.notFound('Message')
     if (current.deleted_at !== null) throw errors.conflict('A deleted message cannot be reacted to')
@@ -109,11 +112,13 @@ export async function removeReaction(
   input: { actorId: number; chat: ChatRow; message: MessageRow; emoji: string },
 ): Promise<ReactionCount> {
   return commit(deps, async (trx, log) => {
-    const changed = await new MessageRepository(trx).removeReaction(
-      input.message.id,
-      input.actorId,
-      input.emoji,
-    )
-    return settle(trx, log, { ...input, action: 'removed', changed })
+    const messages = new MessageRepository(trx)
+    await messages.lockRow(input.message.id)
+    // A message deleted for everyone has no reactions to show: nothing to take back, no update.
+    const current = await messages.findById(input.message.id)
+    if (!current || current.deleted_at !== null)
+      return { message_id: input.message.id, emoji: input.emoji, count: 0 }
+    const changed = await messages.removeReaction(input.message.id, input.actorId, input.emoji)
+    return settle(trx, log, { ...input, message: current, action: 'removed', changed })
   })
 }
