@@ -1,4 +1,4 @@
-import type { Message } from '@parley/protocol'
+import { isMediaMessageType, type Message } from '@parley/protocol'
 import { type MessageContext, presentMessage } from '../presenters/message.presenter.ts'
 import { AttachmentRepository } from '../store/attachment.repository.ts'
 import { ChatRepository } from '../store/chat.repository.ts'
@@ -34,7 +34,11 @@ export async function messageViews(
     options.fresh ? [] : messages.reactionsOf(rows.map((row) => row.id)),
     messages.findByIds(replyIds),
     members ?? new ChatRepository(db).activeMembersOf(chatsWithOwnMessages),
-    new AttachmentRepository(db).ofMessages([...rows.map((row) => row.id), ...replyIds]),
+    // Only media messages hold attachments: a page (or a send) of text costs no attachment query.
+    new AttachmentRepository(db).ofMessages([
+      ...rows.filter((row) => isMediaMessageType(row.message_type)).map((row) => row.id),
+      ...replyIds,
+    ]),
   ])
   const userIds = [
     ...rows.flatMap((row) => (row.sender_id === null ? [] : [row.sender_id])),
